@@ -1,0 +1,111 @@
+from django.contrib import admin
+
+from bookings.models import (
+    Booking,
+    BookingEvent,
+    IdempotencyRecord,
+    Participant,
+    RecurringSeries,
+    StripeEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+from organizations.admin_scoping import OrganizationScopedAdmin
+
+
+class ParticipantInline(admin.TabularInline):
+    model = Participant
+    extra = 0
+    raw_id_fields = ["customer"]
+
+
+class BookingEventInline(admin.TabularInline):
+    model = BookingEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["created_at", "action", "actor", "from_value", "to_value"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Booking)
+class BookingAdmin(OrganizationScopedAdmin):
+    list_display = ["confirmation_number", "service", "staff", "starts_at", "status", "contact_name", "payment_status"]
+    list_filter = ["status", "payment_status", "is_group", "source"]
+    search_fields = ["confirmation_number", "public_id", "contact_name", "contact_email", "contact_phone"]
+    date_hierarchy = "starts_at"
+    raw_id_fields = ["customer", "hold", "series", "created_by_key"]
+    readonly_fields = ["public_id", "confirmation_number", "uuid", "sequence", "stripe_checkout_session_id"]
+    inlines = [ParticipantInline, BookingEventInline]
+
+
+@admin.register(Participant)
+class ParticipantAdmin(OrganizationScopedAdmin):
+    organization_lookup = "booking__organization_id"
+    list_display = ["customer", "booking", "party_size", "status"]
+    list_filter = ["status"]
+    search_fields = ["customer__email", "booking__confirmation_number"]
+    raw_id_fields = ["booking", "customer"]
+
+
+@admin.register(RecurringSeries)
+class RecurringSeriesAdmin(OrganizationScopedAdmin):
+    list_display = ["service", "rrule", "timezone", "dtstart_local", "until", "cancelled_at"]
+    search_fields = ["service__name", "rrule"]
+
+
+@admin.register(BookingEvent)
+class BookingEventAdmin(OrganizationScopedAdmin):
+    organization_lookup = "booking__organization_id"
+    list_display = ["created_at", "booking", "action", "actor"]
+    list_filter = ["action"]
+    search_fields = ["booking__confirmation_number", "actor"]
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(OrganizationScopedAdmin):
+    organization_lookup = "api_key__organizations__id"
+    list_display = ["key", "api_key", "status_code", "created_at"]
+    search_fields = ["key"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(OrganizationScopedAdmin):
+    list_display = ["url", "organization", "active", "disabled_reason", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["url"]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(OrganizationScopedAdmin):
+    list_display = ["uuid", "type", "organization", "created_at"]
+    list_filter = ["type"]
+    search_fields = ["uuid", "type"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(OrganizationScopedAdmin):
+    organization_lookup = "endpoint__organization_id"
+    list_display = ["event", "endpoint", "status", "attempt_count", "next_attempt_at", "delivered_at"]
+    list_filter = ["status"]
+    search_fields = ["event__type", "endpoint__url"]
+
+
+@admin.register(WebhookAttempt)
+class WebhookAttemptAdmin(OrganizationScopedAdmin):
+    organization_lookup = "delivery__endpoint__organization_id"
+    list_display = ["attempted_at", "delivery", "status_code", "duration_ms", "error"]
+    search_fields = ["error"]
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "type", "processed_at"]
+    search_fields = ["event_id", "type"]
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser

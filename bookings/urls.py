@@ -1,0 +1,3 @@
+"""Every booking surface, mounted at the paths its contract names."""
+
+urlpatterns: list = []

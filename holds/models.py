@@ -1,0 +1,43 @@
+"""A hold reserves a slot for a few minutes while a client fills in the booking form."""
+
+from django.db import models
+from django.db.models import Q
+
+from organizations.models import ApiKey, Location, Organization, Service, StaffMember, TimestampedModel
+
+
+class Hold(TimestampedModel):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CONVERTED = "converted", "Converted to a booking"
+        EXPIRED = "expired", "Expired"
+        RELEASED = "released", "Released"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="holds")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="holds")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="holds")
+    staff = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.CASCADE, related_name="holds")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    # The interval the hold keeps others out of: the slot widened by the service's buffers.
+    blocked_start = models.DateTimeField()
+    blocked_end = models.DateTimeField()
+    party_size = models.PositiveIntegerField(default=1)
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="holds")
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["organization", "status", "blocked_start"], name="hold_org_status_start"),
+            models.Index(fields=["status", "expires_at"], name="hold_status_expires"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="hold_end_after_start"),
+            models.CheckConstraint(condition=Q(party_size__gte=1), name="hold_party_size_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Hold {self.uuid} {self.starts_at:%Y-%m-%d %H:%M} ({self.status})"

@@ -1,0 +1,50 @@
+"""DRF authentication by API key, from `Authorization: Bearer`, `x-kordless-key` or `X-Api-Key`."""
+
+from django.contrib.auth.models import AnonymousUser
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+
+from organizations.errors import NotAuthenticated
+from organizations.keys import api_key_authenticate
+from organizations.models import ApiKey
+
+
+def presented_secret(request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    return request.META.get("HTTP_X_KORDLESS_KEY") or request.META.get("HTTP_X_API_KEY") or None
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        secret = presented_secret(request)
+        if secret is None:
+            return None
+        try:
+            key = api_key_authenticate(secret)
+        except NotAuthenticated as exc:
+            raise exceptions.AuthenticationFailed(exc.detail) from exc
+        return AnonymousUser(), key
+
+    def authenticate_header(self, request) -> str:
+        return "Bearer"
+
+
+class HasApiKey(BasePermission):
+    """Any live key. Views narrow the kinds with `allowed_key_kinds`.
+
+    A view sets `missing_key_message` to the wording its contract uses for a request with no key.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            raise exceptions.NotAuthenticated(getattr(view, "missing_key_message", "Missing API key"))
+        allowed = getattr(view, "allowed_key_kinds", None)
+        if allowed is not None and key.kind not in allowed:
+            raise exceptions.PermissionDenied(f"A {key.kind} key may not do this")
+        return True
