@@ -1,0 +1,1 @@
+"""Domain services: every change to holds and bookings goes through these functions."""

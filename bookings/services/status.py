@@ -1,0 +1,66 @@
+"""The booking state machine. Every status change goes through `booking_transition`."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from bookings.models import Booking, BookingStatus
+from bookings.services.actors import Actor
+from bookings.services.audit import audit_record
+from bookings.webhooks import booking_event_data, webhook_emit
+from organizations.errors import Unprocessable
+
+S = BookingStatus
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    S.PENDING: {S.CONFIRMED, S.CANCELLED},
+    S.CONFIRMED: {S.IN_PROGRESS, S.COMPLETED, S.CANCELLED, S.NO_SHOW},
+    S.IN_PROGRESS: {S.COMPLETED, S.CANCELLED},
+    S.COMPLETED: set(),
+    S.CANCELLED: set(),
+    S.NO_SHOW: set(),
+}
+EVENT_FOR_STATUS = {
+    S.CONFIRMED: "booking.confirmed",
+    S.CANCELLED: "booking.cancelled",
+    S.COMPLETED: "booking.completed",
+    S.NO_SHOW: "booking.no_show",
+}
+
+
+def can_transition(from_status: str, to_status: str) -> bool:
+    return to_status in ALLOWED_TRANSITIONS.get(from_status, set())
+
+
+@transaction.atomic
+def booking_transition(*, booking: Booking, to_status: str, actor: Actor, reason: str = "") -> Booking:
+    """Move a booking to `to_status` if the state machine allows it (else 422).
+
+    Moving to the status it already has changes nothing and is not an error.
+    """
+    if to_status not in S.values:
+        raise Unprocessable(f"status: '{to_status}' is not a booking status")
+    booking = Booking.objects.select_for_update().get(pk=booking.pk)
+    if booking.status == to_status:
+        return booking
+    if not can_transition(booking.status, to_status):
+        raise Unprocessable(f"status: a {booking.status} booking cannot become {to_status}")
+    from_status = booking.status
+    booking.status = to_status
+    fields = ["status", "updated_at"]
+    if to_status == S.CANCELLED:
+        booking.cancelled_at = timezone.now()
+        booking.cancellation_reason = reason[:500]
+        fields += ["cancelled_at", "cancellation_reason"]
+    booking.save(update_fields=fields)
+    audit_record(booking=booking, action="status_changed", actor=actor, from_value=from_status, to_value=to_status)
+    if to_status in EVENT_FOR_STATUS:
+        webhook_emit(
+            organization=booking.organization, event_type=EVENT_FOR_STATUS[to_status], data=booking_event_data(booking)
+        )
+    return booking
+
+
+def booking_cancel(*, booking: Booking, actor: Actor, reason: str = "") -> Booking:
+    """Cancel (never delete): the slot is free again. Cancelling a cancelled booking is a no-op."""
+    if booking.status == S.CANCELLED:
+        return booking
+    return booking_transition(booking=booking, to_status=S.CANCELLED, actor=actor, reason=reason)
