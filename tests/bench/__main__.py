@@ -1,0 +1,3 @@
+"""`python -m tests.bench`: run every benchmark and print its figures."""
+
+print("no benchmarks yet")
