@@ -202,6 +202,18 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- OpenAPI enum names -------------------------------------------------------------------
+# Several models have a `kind` or `status` choice set; these names keep the schema components
+# stable and readable (drf-spectacular warns on the collision otherwise).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "LocationKindEnum": "organizations.models.Location.Kind",
+    "ServiceKindEnum": "organizations.models.Service.Kind",
+    "ApiKeyKindEnum": "organizations.models.ApiKey.Kind",
+    "HoldStatusEnum": "holds.models.Hold.Status",
+    "ParticipantStatusEnum": "bookings.models.Participant.Status",
+    "BookingStatusEnum": "bookings.models.BookingStatus",
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

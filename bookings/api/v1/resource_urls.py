@@ -1,3 +1,25 @@
-from django.urls import path  # noqa: F401
+"""The resource API under /api/v1/. `bookings` and `webhook-endpoints` are routed elsewhere."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from bookings.api.resources import (
+    schema,  # noqa: F401  (registers the key auth schemes)
+    viewsets,
+)
+
+router = SimpleRouter()
+router.register("organizations", viewsets.OrganizationViewSet, basename="organization")
+router.register("locations", viewsets.LocationViewSet, basename="location")
+router.register("services", viewsets.ServiceViewSet, basename="service")
+router.register("staff", viewsets.StaffViewSet, basename="staff")
+router.register("working-hours", viewsets.WorkingHoursViewSet, basename="working-hours")
+router.register("time-off", viewsets.TimeOffViewSet, basename="time-off")
+router.register("date-overrides", viewsets.DateOverrideViewSet, basename="date-override")
+router.register("teams", viewsets.TeamViewSet, basename="team")
+router.register("customers", viewsets.CustomerViewSet, basename="customer")
+router.register("participants", viewsets.ParticipantViewSet, basename="participant")
+router.register("series", viewsets.SeriesViewSet, basename="series")
+router.register("holds", viewsets.HoldViewSet, basename="hold")
+router.register("api-keys", viewsets.ApiKeyViewSet, basename="api-key")
+
+urlpatterns = router.urls

@@ -1,0 +1,78 @@
+"""Serializer building blocks: related objects by uuid within the key's organizations, strict datetimes."""
+
+import uuid
+
+from django.utils.dateparse import parse_datetime
+from rest_framework import serializers
+
+from organizations.keys import key_organization_ids
+from organizations.models import ApiKey, Organization
+
+# The smallest signed 32-bit maximum: every integer column fits it on every database.
+MAX_INT = 2**31 - 1
+
+
+def request_organization_ids(context: dict) -> set[int]:
+    request = context.get("request")
+    key = getattr(request, "auth", None)
+    return key_organization_ids(key) if isinstance(key, ApiKey) else set()
+
+
+class TenantUuidField(serializers.SlugRelatedField):
+    """A related object named by its uuid, found only among the requesting key's organizations.
+
+    Another tenant's object reads as "not found", exactly like an object that does not exist.
+    """
+
+    default_error_messages = {
+        "does_not_exist": "no {model} with uuid {value}.",
+        "invalid": "must be a uuid.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="uuid", **kwargs)
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        ids = request_organization_ids(self.context)
+        if queryset.model is Organization:
+            return queryset.filter(id__in=ids)
+        return queryset.filter(organization_id__in=ids)
+
+    def to_internal_value(self, data):
+        try:
+            value = uuid.UUID(str(data))
+        except ValueError:
+            self.fail("invalid")
+        try:
+            return self.get_queryset().get(uuid=value)
+        except self.get_queryset().model.DoesNotExist:
+            self.fail("does_not_exist", model=self.get_queryset().model._meta.verbose_name, value=value)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an offset; a naive time is refused rather than guessed (invariant 5)."""
+
+    default_error_messages = {"naive": "must include a UTC offset, e.g. 2026-03-15T14:00:00Z."}
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is None:
+                self.fail("naive")
+        return super().to_internal_value(value)
+
+
+class ResourceSerializer(serializers.ModelSerializer):
+    """A model serializer with integers capped to what every database stores and strict datetimes."""
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if issubclass(field_class, serializers.IntegerField):
+            kwargs["max_value"] = min(kwargs.get("max_value", MAX_INT), MAX_INT)
+        if issubclass(field_class, serializers.DateTimeField):
+            field_class = AwareDateTimeField
+        return field_class, kwargs
