@@ -3,6 +3,7 @@
 import uuid
 
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from organizations.keys import key_organization_ids
@@ -66,6 +67,11 @@ class AwareDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
+@extend_schema_field({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$", "example": "09:00:00"})
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time of day in the owner's zone (no offset: RFC 3339's `time` would demand one)."""
+
+
 class ResourceSerializer(serializers.ModelSerializer):
     """A model serializer with integers capped to what every database stores and strict datetimes."""
 
@@ -73,6 +79,8 @@ class ResourceSerializer(serializers.ModelSerializer):
         field_class, kwargs = super().build_standard_field(field_name, model_field)
         if issubclass(field_class, serializers.IntegerField):
             kwargs["max_value"] = min(kwargs.get("max_value", MAX_INT), MAX_INT)
+        if field_class is serializers.TimeField:
+            field_class = LocalTimeField
         if issubclass(field_class, serializers.DateTimeField):
             field_class = AwareDateTimeField
         return field_class, kwargs

@@ -15,6 +15,10 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "organizations.auth.ApiKeyAuthentication"
     name = ["bearerAuth", "kordlessKey"]
 
+    def get_security_requirement(self, auto_schema):
+        # Either header will do: two alternative requirements, not one requiring both.
+        return [{"bearerAuth": []}, {"kordlessKey": []}]
+
     def get_security_definition(self, auto_schema):
         return [
             {"type": "http", "scheme": "bearer", "description": "An API key: `Authorization: Bearer cal_...`."},

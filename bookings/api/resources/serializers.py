@@ -118,13 +118,13 @@ class DateOverrideSerializer(WorkingHoursSerializer):
         read_only_fields = ["id", "uuid"]
 
 
-class NestedWorkingHoursSerializer(serializers.ModelSerializer):
+class NestedWorkingHoursSerializer(ResourceSerializer):
     class Meta:
         model = WorkingHours
         fields = ["uuid", "weekday", "start_time", "end_time"]
 
 
-class NestedTimeOffSerializer(serializers.ModelSerializer):
+class NestedTimeOffSerializer(ResourceSerializer):
     class Meta:
         model = TimeOff
         fields = ["uuid", "starts_at", "ends_at", "reason"]
