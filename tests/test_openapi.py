@@ -45,7 +45,7 @@ def test_resource_operations_document_their_errors(schema_file, path, method, co
     operation = schema_file["paths"][path][method]
     assert codes <= set(operation["responses"])
     error = operation["responses"]["401"]["content"]["application/json"]["schema"]
-    assert error == {"$ref": "#/components/schemas/Error"}
+    assert error == {"$ref": "#/components/schemas/ErrorDetail"}
     assert {"bearerAuth": []} in operation["security"]
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from bookings.models import ACTIVE_STATUSES, Booking, RecurringSeries
 from bookings.services.actors import Actor
+from bookings.services.bookings import booking_create
 from bookings.services.status import booking_cancel
 from organizations.errors import Conflict, InvalidInput, Unprocessable
 from organizations.models import Customer, Location, Service, StaffMember
@@ -96,8 +97,6 @@ def series_create(
     Every occurrence is tried inside a savepoint so that all conflicting start times can be
     reported together; if there is any, the whole series rolls back with a 409 listing them.
     """
-    from bookings.services.bookings import booking_create  # the scheduling core
-
     tz = location.tz
     starts = series_occurrences(
         rule=rule, starts_at=starts_at, tz=tz, limit=getattr(settings, "SERIES_MAX_OCCURRENCES", 366)

@@ -1,5 +1,6 @@
 """Serializers of the resource API for what bookings produce: participants, series, holds, and API keys."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from bookings.api.resources.fields import AwareDateTimeField, ResourceSerializer, TenantUuidField
@@ -59,6 +60,7 @@ class SeriesCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
 
+@extend_schema_serializer(component_name="HoldResource")
 class HoldSerializer(ResourceSerializer):
     organization = serializers.SlugRelatedField(**UUID_FIELD)
     service = serializers.SlugRelatedField(**UUID_FIELD)

@@ -5,7 +5,7 @@ Importing this module registers the authentication extension with drf-spectacula
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
 from rest_framework import serializers
 
 
@@ -26,6 +26,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         ]
 
 
+@extend_schema_serializer(component_name="ErrorDetail")
 class ErrorSerializer(serializers.Serializer):
     """Every error of every surface: one sentence naming the field and the reason."""
 

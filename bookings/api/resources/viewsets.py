@@ -3,11 +3,14 @@
 Another tenant's object is simply absent from the queryset, so it answers 404 like a missing one.
 """
 
+import uuid
+
 from django.db import transaction
 from django.db.models import ProtectedError, Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from bookings.api.resources import booking_serializers as bs
@@ -16,6 +19,8 @@ from bookings.api.resources import serializers as cs
 from bookings.api.resources.schema import ErrorAwareAutoSchema
 from bookings.models import Participant, RecurringSeries
 from bookings.services.actors import actor_for_request
+from bookings.services.bookings import participant_leave
+from bookings.services.holds import hold_release
 from bookings.services.series import series_cancel
 from holds.models import Hold
 from organizations.errors import Conflict
@@ -172,8 +177,6 @@ class ParticipantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     def leave(self, request, uuid=None):
         """The participant leaves the group booking; their seats are free again."""
         participant = self.get_object()
-        from bookings.services.bookings import participant_leave
-
         participant = participant_leave(participant=participant, actor=actor_for_request(request))
         return Response(self.get_serializer(participant).data)
 
@@ -209,11 +212,9 @@ class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
 
     @staticmethod
     def _occurrence(series, identifier: str):
-        from rest_framework.exceptions import ValidationError
-
         match = Q(public_id=identifier) | Q(confirmation_number=identifier.upper())
         try:
-            match |= Q(uuid=__import__("uuid").UUID(identifier))
+            match |= Q(uuid=uuid.UUID(identifier))
         except ValueError:
             pass
         booking = series.bookings.filter(match).first()
@@ -235,8 +236,6 @@ class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSe
     def release(self, request, uuid=None):
         """Give the held slot back before the hold expires. Releasing twice changes nothing."""
         hold = self.get_object()
-        from bookings.services.holds import hold_release
-
         hold = hold_release(hold=hold, actor=actor_for_request(request))
         return Response(self.get_serializer(hold).data)
 
