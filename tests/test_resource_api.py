@@ -358,3 +358,22 @@ def test_api_keys_cannot_reach_beyond_the_callers_organizations(api_client, tena
 def test_working_hours_times_are_local(tenant_a):
     # Sanity: the fixture's hours are the factory's 09:00-17:00 local window.
     assert WorkingHours.objects.filter(staff=tenant_a["staff"]).first().start_time == time(9)
+
+
+def test_a_hold_is_released_once_and_its_slot_is_free(api_client, tenant_a):
+    hold = tenant_a["holds"]
+    url = f"/api/v1/holds/{hold.uuid}/release/"
+    response = api_client.post(url, **auth(tenant_a["secret"]))
+    assert response.status_code == 200
+    assert response.json()["status"] == "released"
+    again = api_client.post(url, **auth(tenant_a["secret"]))
+    assert (again.status_code, again.json()["status"]) == (200, "released")
+
+
+def test_a_participant_leaves_and_the_seats_are_free(api_client, tenant_a):
+    participant = tenant_a["participants"]
+    response = api_client.post(f"/api/v1/participants/{participant.uuid}/leave/", **auth(tenant_a["secret"]))
+    assert response.status_code == 200
+    assert response.json()["status"] == "left" and response.json()["left_at"]
+    listed = api_client.get("/api/v1/participants/?status=active", **auth(tenant_a["secret"])).json()
+    assert listed["count"] == 0
