@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from bookings.api.resources import booking_serializers as bs
 from bookings.api.resources import filters
 from bookings.api.resources import serializers as cs
+from bookings.api.resources.pagination import BoundedLimitOffsetPagination
 from bookings.api.resources.schema import ErrorAwareAutoSchema
 from bookings.models import Participant, RecurringSeries
 from bookings.services.actors import actor_for_request
@@ -54,6 +55,7 @@ class TenantViewSet(viewsets.GenericViewSet):
     lookup_field = "uuid"
     organization_lookup = "organization_id"
     ordering = ["id"]
+    pagination_class = BoundedLimitOffsetPagination
     schema = ErrorAwareAutoSchema()
 
     def get_queryset(self):
