@@ -210,7 +210,7 @@ def test_merchant_books_a_group_as_in_the_reference(api_client, demo, ids):
     }
     assert post(api_client, "/bookings/merchant", body, demo["keys"]["business"]).status_code == 201
     session = Booking.objects.get()
-    assert session.is_group and session.party_size == 3
+    assert session.is_group and session.party_size == 3 and session.status == "confirmed"
     names = sorted(p.customer.full_name for p in session.participants.all())
     assert names == ["Jane Doe", "John Doe", "John Smith"]
 
@@ -310,6 +310,22 @@ def test_recurring_yoga_class_keeps_its_local_time_across_dst(api_client, demo, 
     assert Participant.objects.filter(booking__series=series, customer__uuid=ids["jane"]).count() == len(expected)
 
 
+def test_a_class_below_its_minimum_is_pending_until_enough_join(api_client, demo, ids):
+    starts_at = local(future_day(weekday=0), 14)
+    body = {"service_id": ids["yoga"], "timestamp": z(starts_at), "customers": [{"first_name": "Solo"}],
+            "is_recurring": False}  # fmt: skip
+    assert post(api_client, "/bookings/merchant", body, demo["keys"]["business"]).status_code == 201
+    session = Booking.objects.get()
+    assert session.status == "pending"  # the demo yoga class needs 2 participants
+
+    join = {"merchant_name": "acme-salon", "service_id": ids["yoga"], "location_id": ids["location"],
+            "timeStamp": z(starts_at), "booking_id": session.id}  # fmt: skip
+    assert post(api_client, "/bookings/customer", join, demo["keys"]["customer"]).status_code == 201
+    session.refresh_from_db()
+    assert session.status == "confirmed" and session.party_size == 2
+    assert session.events.filter(action="status_changed", from_value="pending", to_value="confirmed").exists()
+
+
 def test_a_conflicting_occurrence_rolls_back_the_whole_series(api_client, demo, ids):
     alex = StaffMember.objects.get(name="Alex")
     haircut = Service.objects.get(id=ids["haircut"])
@@ -368,7 +384,7 @@ def test_the_series_can_be_cancelled_from_one_occurrence_onward_then_whole(api_c
     )
     assert response.status_code == 200
     statuses = [b.status for b in series.bookings.order_by("starts_at")]
-    assert statuses == ["confirmed"] * 3 + ["cancelled"] * 3
+    assert statuses == ["pending"] * 3 + ["cancelled"] * 3  # one customer: below the class minimum of 2
     assert response.json()["cancelled_at"] is None
 
     response = api_client.post(f"/api/v1/series/{series.uuid}/cancel/", {}, format="json", **bearer(secret))

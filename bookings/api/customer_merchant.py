@@ -16,6 +16,7 @@ from bookings.models import Booking
 from bookings.services.actors import actor_for_request
 from bookings.services.bookings import booking_create, participant_join
 from bookings.services.merchant_bookings import NewCustomer, merchant_booking_create
+from bookings.services.quorum import group_initial_status, session_confirm_on_quorum
 from bookings.services.series import RecurrenceRule
 from organizations.errors import NotFound, Unprocessable
 from organizations.keys import key_organization_ids
@@ -78,7 +79,7 @@ class CustomerBookingView(APIView):
                 raise Unprocessable(f"timeStamp: the booking starts at {booking.starts_at.isoformat()}")
             participant_join(booking=booking, customer=customer, actor=actor, note=data["customer_note"])
         else:
-            booking_create(
+            booking = booking_create(
                 service=service,
                 location=location,
                 starts_at=data["timeStamp"],
@@ -86,7 +87,9 @@ class CustomerBookingView(APIView):
                 actor=actor,
                 customer_note=data["customer_note"],
                 source="customer",
+                status=group_initial_status(service, 1),
             )
+        session_confirm_on_quorum(session=booking, actor=actor)
         return Response(status=status.HTTP_201_CREATED)
 
 

@@ -8,6 +8,7 @@ from django.db import transaction
 from bookings.models import Booking, RecurringSeries
 from bookings.services.actors import Actor
 from bookings.services.bookings import booking_create
+from bookings.services.quorum import group_initial_status, session_confirm_on_quorum
 from bookings.services.series import RecurrenceRule, series_create
 from organizations.errors import Conflict, InvalidInput, Unprocessable
 from organizations.models import Customer, Location, Service, StaffMember
@@ -54,7 +55,8 @@ def merchant_booking_create(
     """Book for the listed customers, all or nothing.
 
     An appointment takes exactly one customer (422). A group service books every customer into
-    one session; more customers than its maximum capacity is a 409 before anything is tried.
+    one session; more customers than its maximum capacity is a 409 before anything is tried, and
+    a session below its minimum stays pending until enough participants join.
     """
     if not customers:
         raise InvalidInput("customers: at least one customer is required")
@@ -88,5 +90,6 @@ def merchant_booking_create(
                 staff=staff,
                 merchant_note=merchant_note,
                 source="merchant",
+                status=group_initial_status(service, len(resolved)),
             )
-        return booking
+        return session_confirm_on_quorum(session=booking, actor=actor)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from bookings.models import ACTIVE_STATUSES, Booking, RecurringSeries
 from bookings.services.actors import Actor
 from bookings.services.bookings import booking_create
+from bookings.services.quorum import group_initial_status, session_confirm_on_quorum
 from bookings.services.status import booking_cancel
 from organizations.errors import Conflict, InvalidInput, Unprocessable
 from organizations.models import Customer, Location, Service, StaffMember
@@ -118,8 +119,9 @@ def series_create(
         for occurrence in starts:
             try:
                 with transaction.atomic():
-                    for customer in customers if service.is_group else customers[:1]:
-                        booking_create(
+                    booked = customers if service.is_group else customers[:1]
+                    for customer in booked:
+                        booking = booking_create(
                             service=service,
                             location=location,
                             starts_at=occurrence,
@@ -129,7 +131,9 @@ def series_create(
                             source=source,
                             merchant_note=merchant_note,
                             series=series,
+                            status=group_initial_status(service, len(booked)),
                         )
+                    session_confirm_on_quorum(session=booking, actor=actor)
             except Conflict:
                 conflicts.append(occurrence)
             except Unprocessable as exc:
