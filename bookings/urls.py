@@ -2,7 +2,10 @@
 
 from django.urls import include, path
 
+from bookings.api.availability import PublicAvailabilityView
+
 urlpatterns = [
+    path("api/calendar/v1/public/availability", PublicAvailabilityView.as_view(), name="public-availability"),
     # Public booking API (x-kordless-key): availability, create, lookup, invite.
     path("api/calendar/v1/public/", include("bookings.api.public.urls")),
     # Customer and merchant booking API (Bearer customer / business keys).

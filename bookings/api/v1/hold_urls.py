@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from bookings.api.v1.holds import HoldCreateView, HoldDetailView
+
+urlpatterns = [
+    path("bookings/hold", HoldCreateView.as_view(), name="hold-create"),
+    path("bookings/hold/<uuid:hold_id>", HoldDetailView.as_view(), name="hold-detail"),
+]

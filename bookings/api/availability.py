@@ -1,0 +1,119 @@
+"""`GET /api/calendar/v1/public/availability`: the free slots of one service, as the public API shows them."""
+
+from datetime import UTC, datetime, timedelta
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bookings.api.resolve import (
+    location_by_ref,
+    organization_for_key,
+    parse_aware_datetime,
+    service_by_slug,
+    staff_by_ref,
+    team_by_ref,
+)
+from bookings.availability import find_slots
+from organizations.errors import InvalidInput
+from organizations.models import ApiKey, Location, StaffMember
+
+MAX_WINDOW = timedelta(days=31)
+PUBLIC_KEY_KINDS = (ApiKey.Kind.PUBLIC, ApiKey.Kind.BUSINESS, ApiKey.Kind.HUB)
+
+
+def api_datetime(value: datetime) -> str:
+    """UTC with a `Z`, the form the public API's examples use (and clients compare as strings)."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class PublicSlotSerializer(serializers.Serializer):
+    startsAt = serializers.DateTimeField()  # noqa: N815 (the contract's field name)
+    endsAt = serializers.DateTimeField()  # noqa: N815
+    host_id = serializers.UUIDField(allow_null=True, help_text="A free staff member (the first of host_ids)")
+    host_ids = serializers.ListField(child=serializers.UUIDField(), help_text="Every staff member free for it")
+    team_id = serializers.UUIDField(allow_null=True)
+    location_id = serializers.UUIDField()
+    capacity = serializers.IntegerField(help_text="Seats left (group services); 1 for appointments")
+
+
+class PublicAvailabilitySerializer(serializers.Serializer):
+    slots = PublicSlotSerializer(many=True)
+
+
+ErrorSerializer = inline_serializer("Error", {"detail": serializers.CharField()})
+
+
+class PublicAvailabilityView(APIView):
+    allowed_key_kinds = PUBLIC_KEY_KINDS
+    missing_key_message = "Missing x-kordless-key header"
+
+    @extend_schema(
+        operation_id="public_availability",
+        summary="Free slots of a service",
+        parameters=[
+            OpenApiParameter("org_slug", str, required=True),
+            OpenApiParameter("service_slug", str, required=True),
+            OpenApiParameter("from", OpenApiTypes.DATETIME, required=True, description="ISO 8601 with offset"),
+            OpenApiParameter("to", OpenApiTypes.DATETIME, required=True, description="At most 31 days after from"),
+            OpenApiParameter("location_id", str),
+            OpenApiParameter("host_id", str),
+            OpenApiParameter("team_id", str),
+            OpenApiParameter("party_size", int),
+        ],
+        responses={
+            200: PublicAvailabilitySerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
+    def get(self, request):
+        params = request.query_params
+        for name in ("org_slug", "service_slug"):
+            if not params.get(name, "").strip():
+                raise InvalidInput(f"{name} is required")
+        start = parse_aware_datetime(params.get("from"), "from")
+        end = parse_aware_datetime(params.get("to"), "to")
+        if end <= start:
+            raise InvalidInput("to must be after from")
+        if end - start > MAX_WINDOW:
+            raise InvalidInput("The window from..to may not exceed 31 days")
+        party_size = params.get("party_size", "1")
+        if not party_size.isdigit() or int(party_size) < 1:
+            raise InvalidInput("party_size must be a positive integer")
+
+        organization = organization_for_key(params["org_slug"].strip(), request.auth)
+        service = service_by_slug(organization, params["service_slug"].strip())
+        org_ids = [organization.pk]
+        location = location_by_ref(org_ids, params["location_id"]) if params.get("location_id") else None
+        host = staff_by_ref(org_ids, params["host_id"]) if params.get("host_id") else None
+        team = team_by_ref(org_ids, params["team_id"]) if params.get("team_id") else None
+
+        slots = find_slots(service, start, end, location=location, staff=host, team=team, party_size=int(party_size))
+        staff_uuids = (
+            dict(StaffMember.objects.filter(organization=organization).values_list("id", "uuid"))
+            if any(s.staff_ids for s in slots)
+            else {}
+        )
+        location_uuids = dict(Location.objects.filter(organization=organization).values_list("id", "uuid"))
+        team_uuid = str(team.uuid) if team else None
+        return Response(
+            {
+                "slots": [
+                    {
+                        "startsAt": api_datetime(slot.starts_at),
+                        "endsAt": api_datetime(slot.ends_at),
+                        "host_id": str(staff_uuids[slot.staff_ids[0]]) if slot.staff_ids else None,
+                        "host_ids": [str(staff_uuids[i]) for i in slot.staff_ids],
+                        "team_id": team_uuid,
+                        "location_id": str(location_uuids[slot.location_id]),
+                        "capacity": slot.capacity if slot.capacity is not None else 1,
+                    }
+                    for slot in slots
+                ]
+            }
+        )

@@ -1,0 +1,77 @@
+"""Turn the identifiers a request carries into rows of the caller's organization (else 404/400).
+
+Contracts name things differently (slugs, UUIDs, integer ids); these helpers accept every form
+an entity has and never reveal another tenant's rows: a key that does not belong to the
+organization gets the same 404 as an unknown slug.
+"""
+
+import uuid
+from datetime import datetime
+
+from organizations.errors import InvalidInput, NotFound
+from organizations.keys import key_organization_ids
+from organizations.models import ApiKey, Location, Organization, Service, StaffMember, Team
+
+
+def parse_aware_datetime(value: str | None, field: str) -> datetime:
+    """ISO 8601 with an offset (`Z` or `+hh:mm`); anything else is a 400 naming the field."""
+    if value is None or str(value).strip() == "":
+        raise InvalidInput(f"{field} is required")
+    text = str(value).strip()
+    # An unencoded `+` in a query string arrives as a space: `...T14:00:00 00:00`.
+    if len(text) > 19 and text[19] == " ":
+        text = text[:19] + "+" + text[20:]
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{field}: not an ISO 8601 date-time") from exc
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"{field}: a UTC offset is required (e.g. 2025-12-03T14:00:00Z)")
+    return parsed
+
+
+def organization_for_key(slug: str, api_key: ApiKey) -> Organization:
+    organization = Organization.objects.filter(slug=slug).first()
+    if organization is None or organization.pk not in key_organization_ids(api_key):
+        raise NotFound("Organization not found")
+    return organization
+
+
+def _by_ref(queryset, ref, label: str):
+    """A row by UUID or integer id within `queryset`; unknown or malformed: 404."""
+    ref = str(ref).strip()
+    lookup = None
+    try:
+        lookup = {"uuid": uuid.UUID(ref)}
+    except ValueError:
+        if ref.isdigit() and len(ref) < 19:
+            lookup = {"pk": int(ref)}
+    row = queryset.filter(**lookup).first() if lookup else None
+    if row is None:
+        raise NotFound(f"{label} not found")
+    return row
+
+
+def service_by_slug(organization: Organization, slug: str) -> Service:
+    service = Service.objects.filter(organization=organization, slug=slug, active=True).first()
+    if service is None:
+        raise NotFound("Service not found")
+    return service
+
+
+def service_by_ref(organization_ids, ref) -> Service:
+    return _by_ref(Service.objects.filter(organization_id__in=organization_ids), ref, "Service")
+
+
+def location_by_ref(organization_ids, ref) -> Location:
+    return _by_ref(
+        Location.objects.select_related("organization").filter(organization_id__in=organization_ids), ref, "Location"
+    )
+
+
+def staff_by_ref(organization_ids, ref) -> StaffMember:
+    return _by_ref(StaffMember.objects.filter(organization_id__in=organization_ids), ref, "Staff member")
+
+
+def team_by_ref(organization_ids, ref) -> Team:
+    return _by_ref(Team.objects.filter(organization_id__in=organization_ids), ref, "Team")

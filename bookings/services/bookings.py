@@ -1,0 +1,351 @@
+"""Create and move bookings. Every path locks the slot's resources and re-checks it first."""
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone as djtz
+
+from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, Participant, RecurringSeries
+from bookings.services.actors import Actor
+from bookings.services.audit import audit_record
+from bookings.services.reservation import Reservation, row_insert, slot_reserve
+from bookings.webhooks import booking_event_data, webhook_emit
+from holds.models import Hold
+from organizations.errors import Conflict, NotFound, Unprocessable
+from organizations.models import Customer, Location, Service, StaffMember, Team
+
+RESCHEDULE_FIELDS = ["starts_at", "ends_at", "blocked_start", "blocked_end", "staff", "sequence", "updated_at"]
+
+
+def _contact_of(customer: Customer, contact: dict | None) -> dict:
+    contact = contact or {}
+    return {
+        "contact_name": contact.get("name") or customer.full_name,
+        "contact_email": contact.get("email") or customer.email,
+        "contact_phone": contact.get("phone") or customer.phone,
+    }
+
+
+def participant_event_data(participant: Participant) -> dict:
+    return {
+        "participant_id": str(participant.uuid),
+        "customer_id": str(participant.customer.uuid),
+        "party_size": participant.party_size,
+        "status": participant.status,
+        "booking": booking_event_data(participant.booking),
+    }
+
+
+def _session_seats_sync(session: Booking) -> None:
+    """A group session's party_size is the seats its active participants take."""
+    seats = session.participants.filter(status=Participant.Status.ACTIVE).aggregate(n=Sum("party_size"))["n"] or 0
+    session.party_size = max(seats, 1)
+    session.save(update_fields=["party_size", "updated_at"])
+
+
+def _place(
+    *,
+    reservation: Reservation,
+    service: Service,
+    location: Location,
+    customer: Customer,
+    actor: Actor,
+    team: Team | None,
+    party_size: int,
+    status: str,
+    source: str,
+    timezone: str | None,
+    contact: dict | None,
+    fields: dict,
+) -> Booking:
+    """Insert the booking (or join the group session) for a slot already reserved under lock."""
+    slot = reservation.slot
+    if service.is_group:
+        session = (
+            Booking.objects.select_for_update()
+            .filter(
+                service=service, location=location, starts_at=slot.starts_at, is_group=True, status__in=ACTIVE_STATUSES
+            )
+            .first()
+        )
+        if session is None:
+            session = _booking_insert(
+                reservation,
+                service,
+                location,
+                customer,
+                actor,
+                team,
+                party_size,
+                status,
+                source,
+                timezone,
+                contact,
+                {**fields, "is_group": True},
+            )
+        elif session.participants.filter(customer=customer, status=Participant.Status.ACTIVE).exists():
+            raise Conflict("This customer has already joined this session")
+        participant = Participant.objects.create(
+            booking=session, customer=customer, party_size=party_size, note=fields.get("customer_note", "")
+        )
+        _session_seats_sync(session)
+        audit_record(booking=session, action="participant_joined", actor=actor, to_value=str(customer.uuid))
+        webhook_emit(
+            organization=location.organization,
+            event_type="participant.joined",
+            data=participant_event_data(participant),
+        )
+        return session
+    return _booking_insert(
+        reservation, service, location, customer, actor, team, party_size, status, source, timezone, contact, fields
+    )
+
+
+def _booking_insert(
+    reservation, service, location, customer, actor, team, party_size, status, source, timezone, contact, fields
+) -> Booking:
+    slot = reservation.slot
+    deposit = service.deposit_minor
+    booking = row_insert(
+        Booking,
+        organization=location.organization,
+        service=service,
+        location=location,
+        staff_id=reservation.staff_id,
+        team=team,
+        customer=customer,
+        status=status,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        blocked_start=slot.starts_at - timedelta(minutes=service.buffer_before_minutes),
+        blocked_end=slot.ends_at + timedelta(minutes=service.buffer_after_minutes),
+        timezone=timezone or location.tz.key,
+        party_size=party_size,
+        source=source,
+        created_by_key=actor.key,
+        deposit_minor=deposit,
+        payment_status=Booking.PaymentStatus.REQUIRED if deposit else Booking.PaymentStatus.NONE,
+        **_contact_of(customer, contact),
+        **fields,
+    )
+    audit_record(booking=booking, action="created", actor=actor, to_value=status)
+    webhook_emit(organization=location.organization, event_type="booking.created", data=booking_event_data(booking))
+    return booking
+
+
+def booking_create(
+    *,
+    service: Service,
+    location: Location,
+    starts_at: datetime,
+    customer: Customer,
+    actor: Actor,
+    staff: StaffMember | None = None,
+    team: Team | None = None,
+    party_size: int = 1,
+    status: str = BookingStatus.CONFIRMED,
+    source: str = "",
+    timezone: str | None = None,
+    contact: dict | None = None,
+    notes: str = "",
+    customer_note: str = "",
+    merchant_note: str = "",
+    custom_field_values=None,
+    series: RecurringSeries | None = None,
+    now: datetime | None = None,
+) -> Booking:
+    """Book the slot at `starts_at` (422 if it is not a slot, 409 if it is taken).
+
+    A group service joins the session at that slot (opening it if needed) and returns it.
+    Safe inside an outer transaction (a recurring series books all occurrences in one).
+    """
+    now = now or djtz.now()
+    with transaction.atomic():
+        reservation = slot_reserve(
+            service=service,
+            location=location,
+            starts_at=starts_at,
+            staff=staff,
+            team=team,
+            party_size=party_size,
+            now=now,
+        )
+        return _place(
+            reservation=reservation,
+            service=service,
+            location=location,
+            customer=customer,
+            actor=actor,
+            team=team,
+            party_size=party_size,
+            status=status,
+            source=source,
+            timezone=timezone,
+            contact=contact,
+            fields={
+                "notes": notes,
+                "customer_note": customer_note,
+                "merchant_note": merchant_note,
+                "custom_field_values": custom_field_values if custom_field_values is not None else [],
+                "series": series,
+            },
+        )
+
+
+def booking_create_from_hold(
+    *,
+    hold: Hold,
+    customer: Customer,
+    actor: Actor,
+    status: str = BookingStatus.CONFIRMED,
+    source: str = "",
+    contact: dict | None = None,
+    notes: str = "",
+    custom_field_values=None,
+    now: datetime | None = None,
+) -> Booking:
+    """Turn an active hold into a booking in one transaction: the slot passes with no gap.
+
+    Expired, released or unknown hold: 404. Already converted: 409.
+    """
+    now = now or djtz.now()
+    with transaction.atomic():
+        try:
+            hold = (
+                Hold.objects.select_for_update(of=("self",))
+                .select_related("service", "location__organization", "staff")
+                .get(pk=hold.pk)
+            )
+        except Hold.DoesNotExist as exc:
+            raise NotFound("Hold not found") from exc
+        if hold.status == Hold.Status.CONVERTED:
+            raise Conflict("Hold has already been converted")
+        if hold.status != Hold.Status.ACTIVE or hold.expires_at <= now:
+            raise NotFound("Hold not found or expired")
+        reservation = slot_reserve(
+            service=hold.service,
+            location=hold.location,
+            starts_at=hold.starts_at,
+            staff=hold.staff,
+            party_size=hold.party_size,
+            now=now,
+            ignore_hold=hold,
+            enforce_policy=False,  # the hold was within policy when placed; it keeps its slot
+        )
+        booking = _place(
+            reservation=reservation,
+            service=hold.service,
+            location=hold.location,
+            customer=customer,
+            actor=actor,
+            team=None,
+            party_size=hold.party_size,
+            status=status,
+            source=source,
+            timezone=None,
+            contact=contact,
+            fields={
+                "notes": notes,
+                "custom_field_values": custom_field_values if custom_field_values is not None else [],
+                **({} if hold.service.is_group else {"hold": hold}),
+            },
+        )
+        hold.status = Hold.Status.CONVERTED
+        hold.save(update_fields=["status"])
+        return booking
+
+
+def booking_reschedule(
+    *,
+    booking: Booking,
+    starts_at: datetime,
+    actor: Actor,
+    staff: StaffMember | None = None,
+    now: datetime | None = None,
+) -> Booking:
+    """Move a booking to another slot of its service (same location); SEQUENCE grows for calendar clients."""
+    now = now or djtz.now()
+    with transaction.atomic():
+        booking = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("service", "location__organization", "staff")
+            .get(pk=booking.pk)
+        )
+        if booking.status not in ACTIVE_STATUSES:
+            raise Unprocessable(f"A {booking.status} booking cannot be rescheduled")
+        if booking.is_group:
+            raise Unprocessable("A group session cannot be moved; cancel it and open another")
+        reservation = slot_reserve(
+            service=booking.service,
+            location=booking.location,
+            starts_at=starts_at,
+            staff=staff or booking.staff,
+            party_size=booking.party_size,
+            now=now,
+            ignore_booking=booking,
+        )
+        slot = reservation.slot
+        before = {"starts_at": booking.starts_at.isoformat(), "ends_at": booking.ends_at.isoformat()}
+        if booking.staff_id:
+            before["staff_id"] = booking.staff_id
+        service = booking.service
+        booking.starts_at, booking.ends_at = slot.starts_at, slot.ends_at
+        booking.blocked_start = slot.starts_at - timedelta(minutes=service.buffer_before_minutes)
+        booking.blocked_end = slot.ends_at + timedelta(minutes=service.buffer_after_minutes)
+        booking.staff_id = reservation.staff_id
+        booking.sequence += 1
+        try:
+            with transaction.atomic():
+                booking.save(update_fields=RESCHEDULE_FIELDS)
+        except IntegrityError as exc:  # PostgreSQL's exclusion constraint: someone else has it
+            raise Conflict() from exc
+        after = {"starts_at": booking.starts_at.isoformat(), "ends_at": booking.ends_at.isoformat()}
+        if booking.staff_id:
+            after["staff_id"] = booking.staff_id
+        audit_record(booking=booking, action="rescheduled", actor=actor, from_value=before, to_value=after)
+        webhook_emit(
+            organization=booking.organization, event_type="booking.rescheduled", data=booking_event_data(booking)
+        )
+        return booking
+
+
+def participant_join(
+    *, booking: Booking, customer: Customer, actor: Actor, party_size: int = 1, note: str = "", now=None
+) -> Participant:
+    """Add a customer to a group session (422 if not a group booking, 409 if already in or full)."""
+    if not booking.is_group:
+        raise Unprocessable("Only group bookings (classes and events) take participants")
+    if booking.status not in ACTIVE_STATUSES:
+        raise Conflict(f"This session is {booking.status}")
+    booking_create(
+        service=booking.service,
+        location=booking.location,
+        starts_at=booking.starts_at,
+        customer=customer,
+        actor=actor,
+        party_size=party_size,
+        customer_note=note,
+        now=now,
+    )
+    return booking.participants.get(customer=customer, status=Participant.Status.ACTIVE)
+
+
+def participant_leave(*, participant: Participant, actor: Actor, now: datetime | None = None) -> Participant:
+    """Take a participant out of a group session; the seats are free again. Leaving twice is a no-op."""
+    with transaction.atomic():
+        participant = (
+            Participant.objects.select_for_update().select_related("booking", "customer").get(pk=participant.pk)
+        )
+        if participant.status == Participant.Status.LEFT:
+            return participant
+        participant.status = Participant.Status.LEFT
+        participant.left_at = now or djtz.now()
+        participant.save(update_fields=["status", "left_at"])
+        session = participant.booking
+        _session_seats_sync(session)
+        audit_record(booking=session, action="participant_left", actor=actor, from_value=str(participant.customer.uuid))
+        webhook_emit(
+            organization=session.organization, event_type="participant.left", data=participant_event_data(participant)
+        )
+        return participant
