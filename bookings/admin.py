@@ -12,7 +12,9 @@ from bookings.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from bookings.services.payments import deposit_refusal
 from organizations.admin_scoping import OrganizationScopedAdmin
+from organizations.models import Service
 
 
 class ParticipantInline(admin.TabularInline):
@@ -109,3 +111,33 @@ class StripeEventAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_superuser
+
+
+# Services with a deposit cannot be booked without Stripe: the Service admin (defined in
+# organizations, which cannot import bookings) is extended here to say so.
+_ServiceAdminBase = type(admin.site._registry[Service])
+
+
+class ServiceWithDepositAdmin(_ServiceAdminBase):
+    list_display = [*_ServiceAdminBase.list_display, "deposit"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "deposit_booking"]
+
+    @admin.display(description="Deposit")
+    def deposit(self, service: Service) -> str:
+        if not service.deposit_minor:
+            return "-"
+        refusal = deposit_refusal(service)
+        amount = f"{service.deposit_minor / 100:.2f} {service.organization.currency}"
+        return f"{amount}: NOT BOOKABLE. {refusal}" if refusal else amount
+
+    @admin.display(description="Deposit bookings")
+    def deposit_booking(self, service: Service) -> str:
+        if service.pk is None or not service.deposit_minor:
+            return "No deposit: bookings are confirmed at once."
+        return deposit_refusal(service) or "Bookings are pending until the deposit is paid through Stripe Checkout."
+
+
+admin.site.unregister(Service)
+admin.site.register(Service, ServiceWithDepositAdmin)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from bookings.models import Booking, BookingStatus, StripeEvent
 from bookings.services.actors import Actor
 from bookings.services.audit import audit_record
+from bookings.services.bookings import booking_create_from_hold
 from bookings.services.status import booking_cancel, booking_transition
 from holds.models import Hold
 from organizations.errors import DomainError, InvalidInput, Unprocessable
@@ -130,8 +131,6 @@ def booking_create_from_hold_with_deposit(
     The conversion and the session succeed or fail together: if Stripe cannot be reached the
     hold stays as it was and the client may retry.
     """
-    from bookings.services.bookings import booking_create_from_hold
-
     refusal = deposit_refusal(hold.service)
     if refusal:
         raise Unprocessable(refusal)
