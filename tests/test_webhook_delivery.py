@@ -13,11 +13,13 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from bookings.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from bookings.webhook_delivery import MAX_ATTEMPTS, SIGNATURE_HEADER, webhook_signature, webhooks_deliver
 from bookings.webhooks import webhook_emit
-from tests.factories import make_org
+from organizations.models import ApiKey
+from tests.factories import future_day, local_dt, make_key, make_org
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -53,8 +55,9 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None  # a client that timed out hung up
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -297,3 +300,102 @@ def test_readme_recipe_verifies_a_delivery_signature():
     old = webhook_signature(secret=secret, timestamp=int(time.time()) - 3600, body=body)
     assert verify(body, old, secret) is False, "an old signature is refused (replay)"
     assert verify(body, "garbage", secret) is False
+
+
+# --- /api/v1/webhook-endpoints ------------------------------------------------------------------
+
+
+def key_client(*orgs, kind=ApiKey.Kind.BUSINESS) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_key(*orgs, kind=kind)[1]}")
+    return client
+
+
+@pytest.mark.django_db
+def test_endpoint_api_shows_the_secret_once():
+    org = make_org()
+    api = key_client(org)
+    created = api.post(
+        "/api/v1/webhook-endpoints",
+        {"url": "https://hooks.example/in", "events": ["booking.cancelled", "booking.created"]},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    endpoint = WebhookEndpoint.objects.get(uuid=body["id"])
+    assert body["secret"] == endpoint.secret and body["secret"].startswith("whsec_")
+    assert (body["organization"], body["events"], body["active"]) == (
+        org.slug,
+        ["booking.cancelled", "booking.created"],
+        True,
+    )
+    shown = api.get(f"/api/v1/webhook-endpoints/{body['id']}").json()
+    assert "secret" not in shown
+    assert [e["id"] for e in api.get("/api/v1/webhook-endpoints").json()["results"]] == [body["id"]]
+
+
+@pytest.mark.django_db
+def test_endpoint_api_validates_and_scopes():
+    org, other = make_org(), make_org()
+    api = key_client(org)
+    bad_event = api.post("/api/v1/webhook-endpoints", {"url": "https://x.example", "events": ["booking.eaten"]})
+    assert bad_event.status_code == 400
+    assert bad_event.json() == {"detail": 'events.0: "booking.eaten" is not a valid choice.'}
+    assert api.post("/api/v1/webhook-endpoints", {"url": "ftp://x.example"}).status_code == 400
+    assert (
+        api.post("/api/v1/webhook-endpoints", {"url": "https://x.example", "organization": other.slug}).status_code
+        == 400
+    )
+    foreign = WebhookEndpoint.objects.create(organization=other, url="https://other.example")
+    assert api.get(f"/api/v1/webhook-endpoints/{foreign.uuid}").status_code == 404
+    assert api.delete(f"/api/v1/webhook-endpoints/{foreign.uuid}").status_code == 404
+    assert api.get("/api/v1/webhook-endpoints/not-a-uuid").status_code == 404
+    assert key_client(org, kind=ApiKey.Kind.SESSION).get("/api/v1/webhook-endpoints").status_code == 403
+    hub = key_client(org, other, kind=ApiKey.Kind.HUB)
+    assert hub.post("/api/v1/webhook-endpoints", {"url": "https://x.example"}).json() == {
+        "detail": "organization is required"
+    }
+    assert (
+        hub.post("/api/v1/webhook-endpoints", {"url": "https://x.example", "organization": other.slug}).status_code
+        == 201
+    )
+
+
+@pytest.mark.django_db
+def test_reactivating_a_disabled_endpoint_clears_the_reason():
+    org = make_org()
+    endpoint = WebhookEndpoint.objects.create(
+        organization=org, url="https://x.example", active=False, disabled_reason="410"
+    )
+    api = key_client(org)
+    response = api.patch(f"/api/v1/webhook-endpoints/{endpoint.uuid}", {"active": True}, format="json")
+    assert (response.json()["active"], response.json()["disabled_reason"]) == (True, "")
+    assert api.delete(f"/api/v1/webhook-endpoints/{endpoint.uuid}").status_code == 204
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_booking_made_through_the_api_reaches_the_receiver(demo, api_client):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {demo['keys']['business']}")
+    with Receiver() as receiver:
+        secret = api_client.post("/api/v1/webhook-endpoints", {"url": receiver.url}).json()["secret"]
+        starts_at = local_dt("America/New_York", future_day(weekday=2), 11)
+        hold = api_client.post(
+            "/api/v1/bookings/hold",
+            {
+                "service_id": demo["services"]["haircut"]["uuid"],
+                "location_id": demo["location"]["uuid"],
+                "starts_at": starts_at.isoformat(),
+            },
+        ).json()
+        client = {"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}
+        booking = api_client.post("/api/v1/bookings", {"hold_id": hold["hold_id"], "client": client}).json()
+        api_client.delete(f"/api/v1/bookings/{booking['id']}")
+        assert webhooks_deliver().succeeded == 2
+    types = [json.loads(r["body"])["type"] for r in receiver.requests]
+    assert types == ["booking.created", "booking.cancelled"]
+    first = receiver.requests[0]
+    namespace: dict = {}
+    exec(readme_recipe(), namespace)  # noqa: S102 - verified the way the README tells receivers to
+    assert namespace["verify_webhook"](first["body"], first["headers"][SIGNATURE_HEADER], secret) is True
+    assert json.loads(first["body"])["data"]["id"] == booking["id"]
