@@ -5,6 +5,7 @@ The signing secret is returned once, in the answer to the create; it is never sh
 
 import uuid
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
@@ -56,6 +57,13 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(read_only=True, help_text="Signs every delivery. Shown only in this answer.")
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+
+
 class WebhookEndpointViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -66,12 +74,15 @@ class WebhookEndpointViewSet(
 ):
     serializer_class = WebhookEndpointSerializer
     allowed_key_kinds = {"business", "hub"}
+    lookup_field = "uuid"
     lookup_url_kwarg = "id"
     filterset_fields = ["active"]
     ordering_fields = ["created_at", "url"]
     ordering = ["id"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no key
+            return WebhookEndpoint.objects.none()
         return WebhookEndpoint.objects.filter(
             organization_id__in=key_organization_ids(self.request.auth)
         ).select_related("organization")
@@ -85,6 +96,7 @@ class WebhookEndpointViewSet(
             raise NotFound("Webhook endpoint not found")
         return endpoint
 
+    @extend_schema(responses={201: WebhookEndpointCreatedSerializer})
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
