@@ -67,7 +67,9 @@ def deliveries_claim(*, now: datetime, batch: int) -> list[int]:
     """Claim up to `batch` due deliveries for this worker; returns their ids."""
     with transaction.atomic():
         ids = list(
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            # of=self: lock the delivery rows only. Locking the joined endpoint row too would make
+            # every other worker skip all of that endpoint's deliveries.
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now, endpoint__active=True)
             .order_by("next_attempt_at", "id")
             .values_list("id", flat=True)[:batch]
