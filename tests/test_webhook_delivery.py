@@ -10,6 +10,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -399,3 +400,30 @@ def test_a_booking_made_through_the_api_reaches_the_receiver(demo, api_client):
     exec(readme_recipe(), namespace)  # noqa: S102 - verified the way the README tells receivers to
     assert namespace["verify_webhook"](first["body"], first["headers"][SIGNATURE_HEADER], secret) is True
     assert json.loads(first["body"])["data"]["id"] == booking["id"]
+
+
+@pytest.mark.django_db
+def test_admin_adds_an_endpoint_shows_its_secret_once_and_rotates_it(client):
+    org = make_org()
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw"))
+    response = client.post(
+        "/admin/bookings/webhookendpoint/add/",
+        {"organization": org.pk, "url": "https://hooks.example/in", "events": ["booking.created"], "active": "on"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.events == ["booking.created"]
+    assert endpoint.secret in response.content.decode()
+    page = client.get(f"/admin/bookings/webhookendpoint/{endpoint.pk}/change/").content.decode()
+    assert endpoint.secret not in page
+
+    old = endpoint.secret
+    response = client.post(
+        "/admin/bookings/webhookendpoint/",
+        {"action": "rotate_secret", "_selected_action": [endpoint.pk]},
+        follow=True,
+    )
+    endpoint.refresh_from_db()
+    assert endpoint.secret != old
+    assert endpoint.secret in response.content.decode()
