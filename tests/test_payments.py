@@ -1,10 +1,14 @@
 """Deposits: Stripe Checkout against a local stand-in, and Stripe's signed webhooks."""
 
 import json
+from datetime import timedelta
+from io import StringIO
 from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from bookings.models import Booking, BookingEvent, StripeEvent, WebhookEvent
@@ -238,3 +242,28 @@ def test_return_pages_render(shop, stripe_standin, client):
     cancelled = client.get(f"/payments/cancelled?booking={data['id']}")
     assert cancelled.status_code == 200
     assert data["confirmation_number"] in cancelled.content.decode()
+
+
+def test_reconcile_settles_deposits_whose_webhook_never_came(shop, stripe_standin):
+    paid = book_with_deposit(shop, 10)
+    lapsed = book_with_deposit(shop, 12)
+    fresh = book_with_deposit(shop, 14)
+    by_id = {b.public_id: b for b in Booking.objects.all()}
+    stripe_standin.sessions[by_id[paid["id"]].stripe_checkout_session_id].update(
+        status="complete", payment_status="paid"
+    )
+    stripe_standin.sessions[by_id[lapsed["id"]].stripe_checkout_session_id].update(status="expired")
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Booking.objects.filter(public_id__in=[paid["id"], lapsed["id"]]).update(created_at=an_hour_ago)
+
+    out = StringIO()
+    call_command("reconcile_deposits", stdout=out)
+    assert out.getvalue().strip() == "Deposits: 1 cancelled, 1 confirmed"
+    statuses = dict(Booking.objects.values_list("public_id", "status"))
+    assert statuses == {paid["id"]: "confirmed", lapsed["id"]: "cancelled", fresh["id"]: "pending"}
+    assert hold(shop, 12).status_code == 201, "the lapsed slot is free again"
+
+    call_command("reconcile_deposits", stdout=out)
+    assert out.getvalue().strip().endswith("Deposits: nothing to do")
+    gets = [r for r in stripe_standin.requests if r["method"] == "GET"]
+    assert len(gets) == 2, "only overdue bookings are looked up"

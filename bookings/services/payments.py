@@ -236,3 +236,40 @@ def _checkout_expired(booking: Booking, session: dict) -> str:
     booking.save(update_fields=["payment_status", "updated_at"])
     booking_cancel(booking=booking, actor=STRIPE_ACTOR, reason="Deposit not paid: checkout expired")
     return "cancelled"
+
+
+# Stripe retries a webhook for days, but a lost or misconfigured one would keep a slot forever.
+RECONCILE_GRACE = timedelta(minutes=5)
+
+
+def deposits_reconcile(*, now=None) -> dict[str, int]:
+    """Settle pending deposits whose Checkout should be over by now by asking Stripe directly.
+
+    The safety net behind the webhook: the same outcome (confirm or cancel) is applied, once.
+    """
+    now = now or timezone.now()
+    outcomes: dict[str, int] = {}
+    if not stripe_configured():
+        return outcomes
+    overdue = Booking.objects.filter(
+        status=BookingStatus.PENDING,
+        payment_status=Booking.PaymentStatus.REQUIRED,
+        created_at__lt=now - CHECKOUT_LIFETIME - RECONCILE_GRACE,
+    ).exclude(stripe_checkout_session_id="")
+    client = stripe_client()
+    for booking_id, session_id in overdue.values_list("id", "stripe_checkout_session_id"):
+        try:
+            session = client.v1.checkout.sessions.retrieve(session_id).to_dict()
+        except stripe.StripeError:
+            outcomes["unreachable"] = outcomes.get("unreachable", 0) + 1
+            continue
+        with transaction.atomic():
+            booking = Booking.objects.select_for_update().get(pk=booking_id)
+            if session.get("status") == "complete":
+                outcome = _checkout_completed(booking, session)
+            elif session.get("status") == "expired":
+                outcome = _checkout_expired(booking, session)
+            else:
+                outcome = "still open"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
