@@ -12,7 +12,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from bookings.models import Booking, BookingEvent, StripeEvent, WebhookEvent
-from bookings.services.payments import NO_STRIPE_MESSAGE, checkout_idempotency_key, deposit_refusal
+from bookings.services.payments import (
+    GROUP_DEPOSIT_MESSAGE,
+    NO_STRIPE_MESSAGE,
+    checkout_idempotency_key,
+    deposit_refusal,
+)
 from holds.models import Hold
 from organizations.models import ApiKey
 from tests.factories import future_day, local_dt, make_key, make_location, make_org, make_service, make_staff
@@ -217,6 +222,7 @@ def test_services_without_a_deposit_need_no_stripe(db, settings):
     assert deposit_refusal(make_service(org, deposit_minor=500)) == NO_STRIPE_MESSAGE
     settings.STRIPE_SECRET_KEY = "sk_test_x"
     assert deposit_refusal(make_service(org, deposit_minor=500)) is None
+    assert deposit_refusal(make_service(org, deposit_minor=500, kind="group")) == GROUP_DEPOSIT_MESSAGE
 
 
 def test_admin_shows_why_a_deposit_service_cannot_be_booked(shop, settings, client):

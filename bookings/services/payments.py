@@ -27,6 +27,7 @@ STRIPE_ACTOR = Actor(system="stripe")
 # Stripe's shortest Checkout Session lifetime; the pending booking keeps its slot this long.
 CHECKOUT_LIFETIME = timedelta(minutes=30)
 NO_STRIPE_MESSAGE = "This service requires a deposit, but online payments are not configured (STRIPE_SECRET_KEY)"
+GROUP_DEPOSIT_MESSAGE = "Deposits are taken for appointments only; set this group service's deposit to 0"
 
 
 class PaymentProviderError(DomainError):
@@ -40,7 +41,13 @@ def stripe_configured() -> bool:
 
 def deposit_refusal(service: Service) -> str | None:
     """Why `service` cannot be booked right now because of its deposit, or None if it can."""
-    if service.deposit_minor > 0 and not stripe_configured():
+    if service.deposit_minor <= 0:
+        return None
+    if service.is_group:
+        # Payment state lives on the booking, and a group session is one booking for many
+        # participants: a per-participant deposit has nowhere to be recorded yet.
+        return GROUP_DEPOSIT_MESSAGE
+    if not stripe_configured():
         return NO_STRIPE_MESSAGE
     return None
 
