@@ -189,7 +189,10 @@ def webhooks_deliver(*, now: datetime | None = None, batch: int = 50) -> Deliver
     now = now or timezone.now()
     run = DeliveryRun()
     for delivery_id in deliveries_claim(now=now, batch=batch):
-        attempt = delivery_attempt(delivery_id=delivery_id, now=now)
+        try:
+            attempt = delivery_attempt(delivery_id=delivery_id, now=now)
+        except WebhookDelivery.DoesNotExist:  # its endpoint was deleted meanwhile
+            continue
         run.attempts.append(attempt)
         status = attempt.delivery.status
         if status == WebhookDelivery.Status.SUCCEEDED:

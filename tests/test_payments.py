@@ -1,6 +1,7 @@
 """Deposits: Stripe Checkout against a local stand-in, and Stripe's signed webhooks."""
 
 import json
+import threading
 from datetime import timedelta
 from io import StringIO
 from types import SimpleNamespace
@@ -8,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -273,3 +275,28 @@ def test_reconcile_settles_deposits_whose_webhook_never_came(shop, stripe_standi
     assert out.getvalue().strip().endswith("Deposits: nothing to do")
     gets = [r for r in stripe_standin.requests if r["method"] == "GET"]
     assert len(gets) == 2, "only overdue bookings are looked up"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_stripe_event_sent_twice_at_once_is_applied_once(shop, stripe_standin):
+    book_with_deposit(shop)
+    session = stripe_standin.sessions[Booking.objects.get().stripe_checkout_session_id]
+    payload = stripe_event("checkout.session.completed", session, payment_status="paid")
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def deliver():
+        try:
+            start.wait()
+            outcomes.append(send(payload).json()["outcome"])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["already processed", "confirmed"]
+    assert StripeEvent.objects.count() == 1
+    assert WebhookEvent.objects.filter(type="booking.confirmed").count() == 1

@@ -176,12 +176,14 @@ def stripe_event_construct(*, payload: bytes, signature: str | None) -> dict:
 def stripe_webhook_handle(*, payload: bytes, signature: str | None) -> str:
     """Verify and apply one Stripe event; returns what was done. A replayed event does nothing."""
     event = stripe_event_construct(payload=payload, signature=signature)
-    try:
-        with transaction.atomic():
-            StripeEvent.objects.create(event_id=event["id"], type=event["type"])
-            return _apply(event)
-    except IntegrityError:
-        return "already processed"
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                # A concurrent copy of the event waits here for the first to commit, then fails.
+                StripeEvent.objects.create(event_id=event["id"], type=event["type"])
+        except IntegrityError:
+            return "already processed"
+        return _apply(event)  # if this fails, the record rolls back too and Stripe's retry runs it
 
 
 def _apply(event: dict) -> str:
