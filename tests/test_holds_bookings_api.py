@@ -458,6 +458,7 @@ def test_list_filters_orders_and_paginates(shop):
     assert ids(f"?location={shop.location.uuid}&status=confirmed") == [first["id"], third["id"]]
     assert ids(f"?staff={other_staff.uuid}") == [third["id"]]
     assert ids("?email=OTHER@example.com") == [third["id"]]
+    assert ids("?customer_email=JANE@example.com") == [first["id"], second["id"], third["id"]], "contact or customer"
     after = shop.at(11).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     before = shop.at(13).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert ids(f"?starts_at_after={after}&starts_at_before={before}") == [second["id"]]

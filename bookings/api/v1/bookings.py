@@ -84,13 +84,14 @@ class BookingFilter(django_filters.FilterSet):
     staff = django_filters.UUIDFilter(field_name="staff__uuid")
     series = django_filters.UUIDFilter(field_name="series__uuid")
     email = django_filters.CharFilter(method="filter_email", label="Client email (case-insensitive)")
+    customer_email = django_filters.CharFilter(method="filter_email", label="Same as `email`")
     starts_at = django_filters.IsoDateTimeFromToRangeFilter(
         label="starts_at_after / starts_at_before (ISO 8601, inclusive)"
     )
 
     class Meta:
         model = Booking
-        fields = ["status", "service", "location", "staff", "series", "email", "starts_at"]
+        fields = ["status", "service", "location", "staff", "series", "email", "customer_email", "starts_at"]
 
     def filter_email(self, queryset, name, value):
         return queryset.filter(Q(contact_email__iexact=value) | Q(customer__email__iexact=value.strip()))
