@@ -204,7 +204,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# --- OpenAPI enum names -------------------------------------------------------------------
+# --- OpenAPI enum names and bounded pagination ---------------------------------------------
+# Every list caps ?limit= and ?offset= (an unbounded offset overflows SQLite's integers: a 500
+# that schemathesis finds in CI).
+REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"] = "bookings.api.resources.pagination.BoundedLimitOffsetPagination"
 # Several models have a `kind` or `status` choice set; these names keep the schema components
 # stable and readable (drf-spectacular warns on the collision otherwise).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
