@@ -39,6 +39,8 @@ def test_both_key_headers_are_documented_auth_schemes(schema_file):
         ("/api/v1/locations/{uuid}/", "delete", {"204", "401", "403", "404", "409"}),
         ("/api/v1/series/{uuid}/cancel/", "post", {"200", "400", "401", "403", "404", "422"}),
         ("/api/v1/api-keys/", "post", {"201", "400", "401", "403"}),
+        ("/bookings/customer", "post", {"201", "400", "401", "403", "404", "409", "422"}),
+        ("/bookings/merchant", "post", {"201", "400", "401", "403", "404", "409", "422"}),
     ],
 )
 def test_resource_operations_document_their_errors(schema_file, path, method, codes):
@@ -47,6 +49,12 @@ def test_resource_operations_document_their_errors(schema_file, path, method, co
     error = operation["responses"]["401"]["content"]["application/json"]["schema"]
     assert error == {"$ref": "#/components/schemas/ErrorDetail"}
     assert {"bearerAuth": []} in operation["security"]
+
+
+def test_customer_and_merchant_answers_have_no_body(schema_file):
+    for path in ("/bookings/customer", "/bookings/merchant"):
+        created = schema_file["paths"][path]["post"]["responses"]["201"]
+        assert "content" not in created
 
 
 def test_api_key_creation_documents_the_one_time_secret(schema_file):

@@ -112,7 +112,7 @@ class ApiKeySerializer(ResourceSerializer):
     def validate(self, attrs):
         attrs = super().validate(attrs)
         if not attrs.get("organizations"):
-            attrs["organizations"] = list(TenantUuidField.get_queryset(self.fields["organizations"].child_relation))
+            attrs["organizations"] = list(self.fields["organizations"].child_relation.get_queryset())
         if attrs["kind"] == ApiKey.Kind.CUSTOMER:
             customer = attrs.get("customer")
             if customer is None:
