@@ -91,3 +91,15 @@ def future_day(*, days_ahead: int = 7, weekday: int | None = None) -> date:
     if weekday is not None:
         day += timedelta(days=(weekday - day.weekday()) % 7)
     return day
+
+
+def make_booking(service: Service, *, starts_at: datetime, customer: Customer | None = None, **kwargs):
+    """A booking made through the scheduling core (so it is a real, checked slot)."""
+    from bookings.services.actors import SYSTEM
+    from bookings.services.bookings import booking_create
+
+    location = kwargs.pop("location", None) or service.locations.first()
+    customer = customer or make_customer(service.organization)
+    return booking_create(
+        service=service, location=location, starts_at=starts_at, customer=customer, actor=SYSTEM, **kwargs
+    )
