@@ -1,9 +1,12 @@
 """POST /api/calendar/v1/public/bookings, as the reference documents it (demo organization)."""
 
+import threading
 from datetime import UTC, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from bookings.models import Booking, BookingEvent
 from organizations.keys import api_key_revoke
@@ -379,3 +382,31 @@ def test_eleventh_booking_in_a_minute_is_429_with_retry_after(api_client, demo, 
     assert Booking.objects.count() == 10
     # The limit is per API key: another key of the organization still books.
     assert post(api_client, payload(day_slots[10]), demo["keys"]["business"]).status_code == 201
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_for_one_host_slot_one_wins(demo):
+    """Eight clients race for Alex at one time: one 201, seven 409, one booking row."""
+    start, alex = slot(10), demo["staff"][0]["uuid"]
+    barrier = threading.Barrier(8)
+    statuses = []
+
+    def worker(n: int):
+        try:
+            contact = {"name": f"Racer {n}", "email": f"racer{n}@example.com"}
+            client = APIClient()
+            barrier.wait()
+            statuses.append(
+                post(client, payload(start, host_id=alex, contact=contact), demo["keys"]["public"]).status_code
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [201] + [409] * 7
+    assert Booking.objects.filter(starts_at=start).count() == 1
