@@ -55,9 +55,7 @@ def booking_confirmation_message(booking: Booking, *, recipient: dict | None = N
         to=[email],
     )
     message.attach_alternative(render_to_string("emails/booking_confirmation.html", context), "text/html")
-    message.attach(
-        "invite.ics", booking_ics(booking, recipient=recipient), "text/calendar; method=REQUEST; charset=utf-8"
-    )
+    message.attach("invite.ics", booking_ics(booking, recipient=recipient), "text/calendar; method=REQUEST")
     return message
 
 

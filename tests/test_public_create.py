@@ -410,3 +410,11 @@ def test_concurrent_creates_for_one_host_slot_one_wins(demo):
         t.join()
     assert sorted(statuses) == [201] + [409] * 7
     assert Booking.objects.filter(starts_at=start).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-14:00", "1900-01-01T00:00:00Z"])
+def test_dates_out_of_range_are_400_not_500(api_client, demo, value):
+    response = post(api_client, {**payload(slot(10)), "starts_at": value}, demo["keys"]["public"])
+    assert response.status_code == 400
+    assert response.json()["detail"] == "starts_at: must be between the years 1970 and 9000"

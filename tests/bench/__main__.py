@@ -1,3 +1,7 @@
 """`python -m tests.bench`: run every benchmark and print its figures."""
 
-print("no benchmarks yet")
+import sys
+
+from tests.bench import http_load
+
+sys.exit(http_load.main())

@@ -2,6 +2,7 @@
 
 import re
 import zoneinfo
+from datetime import UTC
 
 from rest_framework import serializers
 
@@ -13,6 +14,8 @@ from organizations.errors import InvalidInput
 
 PHONE_RE = re.compile(r"^\+?[\d\s\-().]{4,40}$")
 NOTES_MAX = 1000
+# Far enough for any booking; keeps date arithmetic (buffers, windows) clear of datetime's limits.
+YEAR_RANGE = (1970, 9000)
 
 
 class AwareDateTimeField(serializers.CharField):
@@ -21,9 +24,16 @@ class AwareDateTimeField(serializers.CharField):
     def to_internal_value(self, data):
         text = super().to_internal_value(data)
         try:
-            return parse_aware_datetime(text, self.field_name)
+            value = parse_aware_datetime(text, self.field_name)
         except InvalidInput as exc:
             raise serializers.ValidationError(exc.detail.removeprefix(f"{self.field_name}: ")) from exc
+        try:
+            in_range = YEAR_RANGE[0] <= value.astimezone(UTC).year <= YEAR_RANGE[1]
+        except OverflowError:
+            in_range = False
+        if not in_range:
+            raise serializers.ValidationError(f"must be between the years {YEAR_RANGE[0]} and {YEAR_RANGE[1]}")
+        return value
 
 
 class ContactSerializer(serializers.Serializer):
