@@ -132,6 +132,8 @@ LOOKUP_FAILURE_LIMIT = int(os.environ.get("LOOKUP_FAILURE_LIMIT", "10"))
 LOOKUP_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOOKUP_FAILURE_WINDOW_SECONDS", "900"))
 # How many occurrences one recurring series may have.
 SERIES_MAX_OCCURRENCES = int(os.environ.get("SERIES_MAX_OCCURRENCES", "366"))
+# How long a booking writer waits for another one on the same resource before answering 409.
+BOOKING_LOCK_TIMEOUT_MS = int(os.environ.get("BOOKING_LOCK_TIMEOUT_MS", "5000"))
 
 # --- Auth and i18n ------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -93,8 +93,47 @@ def future_day(*, days_ahead: int = 7, weekday: int | None = None) -> date:
     return day
 
 
-def make_booking(service: Service, *, starts_at: datetime, customer: Customer | None = None, **kwargs):
-    """A booking made through the scheduling core (so it is a real, checked slot)."""
+def make_booking(service: Service, location: Location, starts_at: datetime, *, staff=None, customer=None, **fields):
+    """An active booking row written directly (no checks): the engine's input, not its output."""
+    from bookings.models import Booking
+
+    ends_at = starts_at + timedelta(minutes=service.duration_minutes)
+    return Booking.objects.create(
+        organization_id=service.organization_id,
+        service=service,
+        location=location,
+        staff=staff,
+        customer=customer,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        blocked_start=starts_at - timedelta(minutes=service.buffer_before_minutes),
+        blocked_end=ends_at + timedelta(minutes=service.buffer_after_minutes),
+        timezone=location.tz.key,
+        **fields,
+    )
+
+
+def make_hold(service: Service, location: Location, starts_at: datetime, *, expires_at: datetime, staff=None, **fields):
+    """A hold row written directly (no checks)."""
+    from holds.models import Hold
+
+    ends_at = starts_at + timedelta(minutes=service.duration_minutes)
+    return Hold.objects.create(
+        organization_id=service.organization_id,
+        service=service,
+        location=location,
+        staff=staff,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        blocked_start=starts_at - timedelta(minutes=service.buffer_before_minutes),
+        blocked_end=ends_at + timedelta(minutes=service.buffer_after_minutes),
+        expires_at=expires_at,
+        **fields,
+    )
+
+
+def make_core_booking(service: Service, *, starts_at: datetime, customer: Customer | None = None, **kwargs):
+    """A booking made through the scheduling core (a real, checked slot, with its audit row and event)."""
     from bookings.services.actors import SYSTEM
     from bookings.services.bookings import booking_create
 

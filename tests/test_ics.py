@@ -11,7 +11,7 @@ from bookings.services.actors import SYSTEM
 from bookings.services.bookings import booking_reschedule
 from bookings.services.status import booking_cancel
 from organizations.models import Customer, Service
-from tests.factories import future_day, local_dt, make_booking
+from tests.factories import future_day, local_dt, make_core_booking
 
 NY = "America/New_York"
 
@@ -21,7 +21,7 @@ def booking(demo, settings):
     settings.SITE_URL = "https://book.example.com"
     settings.DEFAULT_FROM_EMAIL = "bookings@example.com"
     start = local_dt(NY, future_day(weekday=2), 9).astimezone(UTC)
-    return make_booking(
+    return make_core_booking(
         Service.objects.get(slug="haircut"),
         starts_at=start,
         customer=Customer.objects.get(email="jane@example.com"),
@@ -109,7 +109,7 @@ def test_without_a_valid_token_is_404(api_client, booking):
         response = api_client.get(path + query)
         assert response.status_code == 404
         assert response.json() == {"detail": "Booking not found"}
-    other = make_booking(
+    other = make_core_booking(
         booking.service, starts_at=booking.starts_at.replace(hour=booking.starts_at.hour + 3), timezone=NY
     )
     # A token is bound to its booking: it does not open another one.

@@ -7,7 +7,7 @@ import pytest
 from bookings.services.actors import SYSTEM
 from bookings.services.status import booking_cancel
 from organizations.models import Customer, Service
-from tests.factories import future_day, local_dt, make_booking
+from tests.factories import future_day, local_dt, make_core_booking
 
 NY = "America/New_York"
 
@@ -21,7 +21,7 @@ def booking(demo):
     """Jane's haircut, booked with the reference's contact details."""
     jane = Customer.objects.get(email="jane@example.com")
     start = local_dt(NY, future_day(weekday=2), 9).astimezone(UTC)
-    return make_booking(
+    return make_core_booking(
         Service.objects.get(slug="haircut"),
         starts_at=start,
         customer=jane,
@@ -106,8 +106,8 @@ def test_group_participant_finds_the_session_with_their_own_contact(api_client, 
     yoga = Service.objects.get(slug="yoga-class")
     start = local_dt(NY, future_day(weekday=2), 10).astimezone(UTC)
     jane, john = Customer.objects.get(email="jane@example.com"), Customer.objects.get(email="john@example.com")
-    session = make_booking(yoga, starts_at=start, customer=jane)
-    make_booking(yoga, starts_at=start, customer=john)
+    session = make_core_booking(yoga, starts_at=start, customer=jane)
+    make_core_booking(yoga, starts_at=start, customer=john)
     response = api_client.get(url(session.confirmation_number), {"contact": "+1 555 123 4567"})
     assert response.status_code == 200
 

@@ -81,7 +81,7 @@ def holds_expire(*, now: datetime | None = None, batch: int = 500) -> int:
         with transaction.atomic():
             due = Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__lte=now).order_by("id")
             if connection.vendor == "postgresql":
-                due = due.select_for_update(skip_locked=True)
+                due = due.select_for_update(skip_locked=True, of=("self",))
             holds = list(due.select_related("organization", "service", "location", "staff")[:batch])
             for hold in holds:
                 hold.status = Hold.Status.EXPIRED

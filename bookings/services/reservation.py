@@ -51,6 +51,10 @@ def slot_reserve(
         ignore_hold=ignore_hold,
         enforce_policy=enforce_policy,
     )
+    if staff is not None and not service.is_group:
+        resources_lock([lock_key("staff", staff.pk)])
+        return Reservation(slot_check(service, starts_at, staff=staff, **check), staff.pk)
+
     # A first look without locks answers the obvious 422/409 cheaply and names the candidates.
     first = slot_check(service, starts_at, staff=staff, **check)
 
@@ -62,10 +66,6 @@ def slot_reserve(
         resources_lock([lock_key("staff", slot.staff_ids[0])])
         slot = slot_check(service, starts_at, staff=staff, **check)
         return Reservation(slot, slot.staff_ids[0] if slot.staff_ids else None)
-
-    if staff is not None:
-        resources_lock([lock_key("staff", staff.pk)])
-        return Reservation(slot_check(service, starts_at, staff=staff, **check), staff.pk)
 
     if not first.staff_ids:  # a service without staff: the location is the resource
         resources_lock([lock_key("location", location.pk)])

@@ -1,0 +1,37 @@
+"""The engine reads a fixed number of queries whatever the window and the number of staff (no N+1)."""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from bookings.availability import find_slots, slot_check
+from organizations.models import Service
+from tests.factories import local_dt, make_booking, make_hold, make_location, make_org, make_service, make_staff
+
+MAX_QUERIES = 8
+DAY = date(2027, 6, 14)
+NOW = datetime(2027, 6, 1, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("staff_count", [1, 5, 20])
+@pytest.mark.parametrize("days", [1, 31])
+@pytest.mark.parametrize("kind", [Service.Kind.APPOINTMENT, Service.Kind.GROUP])
+def test_availability_query_count_does_not_grow(staff_count, days, kind, django_assert_max_num_queries):
+    org = make_org()
+    location = make_location(org, hours=(time(8), time(20)))
+    staff = [make_staff(org) for _ in range(staff_count)]
+    service = make_service(org, locations=[location], staff=staff, kind=kind, slot_interval_minutes=30)
+    for i, member in enumerate(staff):
+        for d in range(days):
+            make_booking(service, location, local_dt("America/New_York", DAY + timedelta(days=d), 8 + i % 12, 30 * (i // 12)),
+                         staff=member, is_group=kind == Service.Kind.GROUP)  # fmt: skip
+        make_hold(service, location, local_dt("America/New_York", DAY, 16), staff=member,
+                  expires_at=NOW + timedelta(minutes=5))  # fmt: skip
+    service = Service.objects.get(pk=service.pk)  # nothing cached on the instance
+    start = datetime.combine(DAY, time(0), tzinfo=UTC)
+    with django_assert_max_num_queries(MAX_QUERIES):
+        slots = find_slots(service, start, start + timedelta(days=days), now=NOW)
+    assert slots
+    with django_assert_max_num_queries(MAX_QUERIES):
+        slot_check(service, slots[-1].starts_at, location=location, now=NOW)
