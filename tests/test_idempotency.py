@@ -180,3 +180,12 @@ def test_concurrent_requests_with_one_key_make_one_booking(demo):
             assert response.json()["booking"]["id"] == booking_id
         else:
             assert status == 409 and response["Retry-After"], response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["x" * 256, "bad\x00key", "tab\tkey"])
+def test_unusable_idempotency_key_is_400(api_client, demo, key):
+    response = post(api_client, body(), demo["keys"]["public"], key=key)
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Idempotency-Key must be at most 255 printable characters"}
+    assert not Booking.objects.exists()

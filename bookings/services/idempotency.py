@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone as djtz
 
 from bookings.models import IdempotencyRecord
-from organizations.errors import Conflict, Unprocessable
+from organizations.errors import Conflict, InvalidInput, Unprocessable
 from organizations.models import ApiKey
 
 TTL = timedelta(hours=24)
@@ -56,8 +56,8 @@ def idempotency_claim(
     or a Replay of the stored answer. Raises Unprocessable when the key was used with another
     body, Conflict (with retry_after) while the first request is still running.
     """
-    if len(key) > MAX_KEY_LENGTH:
-        raise Unprocessable(f"Idempotency-Key may not be longer than {MAX_KEY_LENGTH} characters")
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput(f"Idempotency-Key must be at most {MAX_KEY_LENGTH} printable characters")
     now = now or djtz.now()
     for _ in range(3):
         record = _insert(api_key, key, fingerprint)
