@@ -4,6 +4,8 @@ import re
 import zoneinfo
 from datetime import UTC
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bookings.api.availability import api_datetime
@@ -18,6 +20,7 @@ NOTES_MAX = 1000
 YEAR_RANGE = (1970, 9000)
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class AwareDateTimeField(serializers.CharField):
     """ISO 8601 with an offset; the 400 names the field (`starts_at: a UTC offset is required ...`)."""
 
