@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 
 from bookings.models import (
     Booking,
@@ -12,7 +13,11 @@ from bookings.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from bookings.models.webhooks import new_webhook_secret
+from bookings.services.payments import deposit_refusal
+from bookings.webhooks import EVENT_TYPES
 from organizations.admin_scoping import OrganizationScopedAdmin
+from organizations.models import Service
 
 
 class ParticipantInline(admin.TabularInline):
@@ -73,11 +78,48 @@ class IdempotencyRecordAdmin(OrganizationScopedAdmin):
     search_fields = ["key"]
 
 
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=[(t, t) for t in EVENT_TYPES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every event type.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["organization", "url", "events", "active"]
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(OrganizationScopedAdmin):
+    form = WebhookEndpointForm
     list_display = ["url", "organization", "active", "disabled_reason", "created_at"]
     list_filter = ["active"]
     search_fields = ["url"]
+    readonly_fields = ["disabled_reason", "created_at"]
+    actions = ["rotate_secret"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change and obj.active and "active" in form.changed_data:
+            obj.disabled_reason = ""
+        super().save_model(request, obj, form, change)
+        if not change:
+            self._show_secret_once(request, obj)
+
+    @admin.action(description="Rotate the signing secret (the new one is shown once)")
+    def rotate_secret(self, request, queryset) -> None:
+        for endpoint in queryset:
+            endpoint.secret = new_webhook_secret()
+            endpoint.save(update_fields=["secret"])
+            self._show_secret_once(request, endpoint)
+
+    def _show_secret_once(self, request, endpoint: WebhookEndpoint) -> None:
+        messages.warning(
+            request,
+            f"Signing secret for {endpoint.url}: {endpoint.secret} - copy it now, it is not shown again.",
+        )
 
 
 @admin.register(WebhookEvent)
@@ -109,3 +151,33 @@ class StripeEventAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_superuser
+
+
+# Services with a deposit cannot be booked without Stripe: the Service admin (defined in
+# organizations, which cannot import bookings) is extended here to say so.
+_ServiceAdminBase = type(admin.site._registry[Service])
+
+
+class ServiceWithDepositAdmin(_ServiceAdminBase):
+    list_display = [*_ServiceAdminBase.list_display, "deposit"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "deposit_booking"]
+
+    @admin.display(description="Deposit")
+    def deposit(self, service: Service) -> str:
+        if not service.deposit_minor:
+            return "-"
+        refusal = deposit_refusal(service)
+        amount = f"{service.deposit_minor / 100:.2f} {service.organization.currency}"
+        return f"{amount}: NOT BOOKABLE. {refusal}" if refusal else amount
+
+    @admin.display(description="Deposit bookings")
+    def deposit_booking(self, service: Service) -> str:
+        if service.pk is None or not service.deposit_minor:
+            return "No deposit: bookings are confirmed at once."
+        return deposit_refusal(service) or "Bookings are pending until the deposit is paid through Stripe Checkout."
+
+
+admin.site.unregister(Service)
+admin.site.register(Service, ServiceWithDepositAdmin)

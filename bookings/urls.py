@@ -12,4 +12,6 @@ urlpatterns = [
     path("bookings/", include("bookings.api.customer_merchant_urls")),
     # Holds API and the resource API (Bearer keys).
     path("api/v1/", include("bookings.api.v1.urls")),
+    # Where Stripe Checkout sends a customer back after a deposit.
+    path("payments/", include("bookings.payment_urls")),
 ]

@@ -1,0 +1,105 @@
+"""`/api/v1/webhook-endpoints`: merchants register where booking events are POSTed.
+
+The signing secret is returned once, in the answer to the create; it is never shown again.
+"""
+
+import uuid
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.response import Response
+
+from bookings.models import WebhookEndpoint
+from bookings.webhooks import EVENT_TYPES
+from organizations.errors import NotFound
+from organizations.keys import key_organization_ids
+from organizations.models import Organization
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    organization = serializers.SlugRelatedField(slug_field="slug", queryset=Organization.objects.none(), required=False)
+    url = serializers.URLField(max_length=2000)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENT_TYPES), required=False, help_text="Empty: every event type."
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "organization", "url", "events", "active", "disabled_reason", "created_at"]
+        read_only_fields = ["disabled_reason", "created_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and request.auth is not None:
+            fields["organization"].queryset = Organization.objects.filter(id__in=key_organization_ids(request.auth))
+        if self.instance is not None:
+            fields["organization"].read_only = True
+        return fields
+
+    def validate_url(self, value: str) -> str:
+        if not value.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("must be an http or https URL")
+        return value
+
+    def validate_events(self, value: list[str]) -> list[str]:
+        return sorted(set(value))
+
+    def validate(self, attrs: dict) -> dict:
+        if self.instance is None and "organization" not in attrs:
+            organizations = list(self.fields["organization"].queryset[:2])
+            if len(organizations) != 1:
+                raise serializers.ValidationError({"organization": "This field is required."})
+            attrs["organization"] = organizations[0]
+        if attrs.get("active") is True:
+            attrs["disabled_reason"] = ""
+        return attrs
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(read_only=True, help_text="Signs every delivery. Shown only in this answer.")
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+
+
+class WebhookEndpointViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = WebhookEndpointSerializer
+    allowed_key_kinds = {"business", "hub"}
+    lookup_field = "uuid"
+    lookup_url_kwarg = "id"
+    filterset_fields = ["active"]
+    ordering_fields = ["created_at", "url"]
+    ordering = ["id"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no key
+            return WebhookEndpoint.objects.none()
+        return WebhookEndpoint.objects.filter(
+            organization_id__in=key_organization_ids(self.request.auth)
+        ).select_related("organization")
+
+    def get_object(self) -> WebhookEndpoint:
+        try:
+            endpoint = self.get_queryset().filter(uuid=uuid.UUID(str(self.kwargs["id"]))).first()
+        except ValueError:
+            endpoint = None
+        if endpoint is None:
+            raise NotFound("Webhook endpoint not found")
+        return endpoint
+
+    @extend_schema(responses={201: WebhookEndpointCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = serializer.save()
+        # The only time the secret is shown.
+        return Response({**serializer.data, "secret": endpoint.secret}, status=201)

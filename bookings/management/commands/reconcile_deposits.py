@@ -1,0 +1,29 @@
+import time
+
+from django.core.management.base import BaseCommand
+
+from bookings.services.payments import deposits_reconcile
+
+
+class Command(BaseCommand):
+    help = (
+        "Ask Stripe about pending deposits whose Checkout should be over and confirm or cancel them "
+        "(the safety net for a missed Stripe webhook)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--loop", action="store_true", help="Keep running, every --interval seconds.")
+        parser.add_argument("--interval", type=float, default=300.0, help="Seconds between passes with --loop.")
+
+    def handle(self, *args, loop: bool, interval: float, **options):
+        while True:
+            outcomes = deposits_reconcile()
+            if outcomes or not loop:
+                summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items())) or "nothing to do"
+                self.stdout.write(f"Deposits: {summary}")
+            if not loop:
+                return
+            try:
+                time.sleep(interval)
+            except KeyboardInterrupt:
+                return

@@ -1,0 +1,156 @@
+"""A local stand-in for the few Stripe endpoints the platform calls, and Stripe-style event signing.
+
+The real `stripe` library talks to it over HTTP (settings.STRIPE_API_BASE), so request encoding,
+idempotency keys and response parsing are exercised for real.
+"""
+
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+
+def unflatten(pairs: list[tuple[str, str]]) -> dict:
+    """Stripe's form encoding (`a[b][0][c]=v`) back into nested dicts and lists."""
+    root: dict = {}
+    for key, value in pairs:
+        parts = key.replace("]", "").split("[")
+        node = root
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            nxt_is_index = not last and parts[i + 1].isdigit()
+            if isinstance(node, list):
+                index = int(part)
+                while len(node) <= index:
+                    node.append(None)
+                if last:
+                    node[index] = value
+                else:
+                    if node[index] is None:
+                        node[index] = [] if nxt_is_index else {}
+                    node = node[index]
+            else:
+                if last:
+                    node[part] = value
+                else:
+                    node = node.setdefault(part, [] if nxt_is_index else {})
+    return root
+
+
+class StripeStandIn:
+    """Serves POST /v1/checkout/sessions and GET /v1/checkout/sessions/{id}, honouring Idempotency-Key."""
+
+    def __init__(self, *, fail_with: int | None = None):
+        self.fail_with = fail_with
+        self.sessions: dict[str, dict] = {}
+        self.requests: list[dict] = []
+        self._by_idempotency_key: dict[str, str] = {}
+        self._lock = threading.Lock()
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                params = unflatten(parse_qsl(body, keep_blank_values=True))
+                with standin._lock:
+                    standin.requests.append(
+                        {"method": "POST", "path": self.path, "headers": dict(self.headers), "params": params}
+                    )
+                    if standin.fail_with:
+                        return self._json(standin.fail_with, {"error": {"type": "api_error", "message": "down"}})
+                    if self.path != "/v1/checkout/sessions":
+                        return self._json(404, {"error": {"type": "invalid_request_error", "message": "no route"}})
+                    key = self.headers.get("Idempotency-Key")
+                    if key and key in standin._by_idempotency_key:
+                        return self._json(200, standin.sessions[standin._by_idempotency_key[key]])
+                    session = standin._new_session(params)
+                    if key:
+                        standin._by_idempotency_key[key] = session["id"]
+                return self._json(200, session)
+
+            def do_GET(self):
+                with standin._lock:
+                    standin.requests.append({"method": "GET", "path": self.path, "headers": dict(self.headers)})
+                    session_id = self.path.rsplit("/", 1)[-1]
+                    session = standin.sessions.get(session_id)
+                if self.path.startswith("/v1/checkout/sessions/") and session:
+                    return self._json(200, session)
+                return self._json(404, {"error": {"type": "invalid_request_error", "message": "No such session"}})
+
+            def _json(self, status: int, payload: dict):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Request-Id", "req_" + secrets.token_hex(6))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def _new_session(self, params: dict) -> dict:
+        session_id = "cs_test_" + secrets.token_hex(12)
+        line = params["line_items"][0]
+        amount = int(line["price_data"]["unit_amount"]) * int(line.get("quantity", 1))
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": params.get("mode"),
+            "status": "open",
+            "payment_status": "unpaid",
+            "amount_total": amount,
+            "currency": line["price_data"]["currency"],
+            "client_reference_id": params.get("client_reference_id"),
+            "customer_email": params.get("customer_email"),
+            "metadata": params.get("metadata", {}),
+            "success_url": params.get("success_url"),
+            "cancel_url": params.get("cancel_url"),
+            "expires_at": int(params.get("expires_at") or time.time() + 86400),
+            "created": int(time.time()),
+            "url": f"https://checkout.stripe.test/c/pay/{session_id}",
+        }
+        self.sessions[session_id] = session
+        return session
+
+    @property
+    def created_sessions(self) -> list[dict]:
+        return [r for r in self.requests if r["method"] == "POST"]
+
+    def __enter__(self) -> "StripeStandIn":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def stripe_signature(payload: bytes, secret: str, timestamp: int | None = None) -> str:
+    """A `Stripe-Signature` header the way Stripe computes it: HMAC-SHA256 of "<t>.<payload>"."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def stripe_event(event_type: str, session: dict, *, event_id: str | None = None, **changes) -> bytes:
+    """The JSON body of a Stripe event about `session` (with `changes` applied to the session)."""
+    event = {
+        "id": event_id or "evt_" + secrets.token_hex(12),
+        "object": "event",
+        "api_version": "2024-06-20",
+        "created": int(time.time()),
+        "type": event_type,
+        "livemode": False,
+        "data": {"object": {**session, **changes}},
+    }
+    return json.dumps(event).encode()
