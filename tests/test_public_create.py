@@ -12,6 +12,7 @@ from bookings.models import Booking, BookingEvent
 from organizations.keys import api_key_revoke
 from organizations.models import ApiKey, Customer, Organization, Service, StaffMember, WorkingHours
 from tests.factories import future_day, local_dt, make_key, make_org, make_staff
+from tests.stripe_standin import StripeStandIn
 
 URL = "/api/calendar/v1/public/bookings"
 NY = "America/New_York"
@@ -352,17 +353,41 @@ def test_deposit_service_without_stripe_is_422(api_client, demo, settings):
     assert not Booking.objects.exists()
 
 
+@pytest.fixture
+def stripe_standin(settings):
+    with StripeStandIn() as standin:
+        settings.STRIPE_SECRET_KEY = "sk_test_standin"
+        settings.STRIPE_API_BASE = standin.url
+        yield standin
+
+
 @pytest.mark.django_db
-def test_deposit_service_with_stripe_configured_is_created_pending(api_client, demo, settings, mailoutbox):
-    settings.STRIPE_SECRET_KEY = "sk_test_configured"
+def test_deposit_service_with_stripe_is_pending_with_a_checkout_session(
+    api_client, demo, stripe_standin, mailoutbox, django_capture_on_commit_callbacks
+):
     body = payload(slot(10), service_slug="color-treatment", minutes=90)
-    response = post(api_client, body, demo["keys"]["public"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api_client, body, demo["keys"]["public"])
     assert response.status_code == 201, response.json()
-    assert response.json()["booking"]["status"] == "pending"
+    created = response.json()["booking"]
+    assert created["status"] == "pending"
     booking = Booking.objects.get()
     assert booking.payment_status == Booking.PaymentStatus.REQUIRED
     assert booking.deposit_minor == Service.objects.get(slug="color-treatment").deposit_minor
-    assert mailoutbox == []  # confirmed only once paid
+    assert booking.stripe_checkout_session_id in stripe_standin.sessions
+    assert created["redirect_url"] == booking.payment_redirect_url != ""
+    assert mailoutbox == []  # confirmed (and mailed) only once paid
+
+
+@pytest.mark.django_db
+def test_deposit_service_when_stripe_fails_books_nothing(api_client, demo, settings):
+    with StripeStandIn(fail_with=500) as standin:
+        settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE = "sk_test_standin", standin.url
+        response = post(
+            api_client, payload(slot(10), service_slug="color-treatment", minutes=90), demo["keys"]["public"]
+        )
+    assert response.status_code == 502
+    assert not Booking.objects.exists()
 
 
 # --- 429: rate limit ------------------------------------------------------------------------------

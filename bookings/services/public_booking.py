@@ -1,15 +1,16 @@
 """Create a booking through the public API: customer by email, business checks, then the core.
 
 The scheduling core (`booking_create`) owns locking and the re-check; this module adds what the
-public contract asks on top: the `ends_at` must match the service, deposits need Stripe, the
-customer is found or created by email in the organization, and the confirmation email leaves
-only after the booking has committed.
+public contract asks on top: the `ends_at` must match the service, a deposit books `pending` with
+a Stripe Checkout Session (bookings.services.payments), the customer is found or created by
+email in the organization, and the confirmation email leaves only after the booking has
+committed (a deposit booking is confirmed, and mailed, once paid).
 """
 
 from datetime import datetime, timedelta
 from functools import partial
 
-from django.conf import settings
+import stripe
 from django.db import IntegrityError, transaction
 
 from bookings.availability import find_slots
@@ -17,9 +18,16 @@ from bookings.models import Booking, BookingStatus
 from bookings.notifications import booking_confirmation_send
 from bookings.services.actors import Actor
 from bookings.services.bookings import booking_create
+from bookings.services.payments import (
+    NO_STRIPE_MESSAGE,
+    PaymentProviderError,
+    checkout_session_create,
+    deposit_refusal,
+)
 from organizations.errors import Unprocessable
 from organizations.models import ApiKey, Customer, Location, Organization, Service, StaffMember, Team
 
+# The public contract's wording for payments' NO_STRIPE_MESSAGE.
 DEPOSIT_UNAVAILABLE = "This service requires a deposit and online payment is not configured"
 SOURCE = "public_api"
 
@@ -88,8 +96,9 @@ def public_booking_create(
     expected = timedelta(minutes=service.duration_minutes)
     if ends_at - starts_at != expected:
         raise Unprocessable(f"ends_at must be starts_at plus the service duration ({service.duration_minutes} minutes)")
-    if service.deposit_minor and not settings.STRIPE_SECRET_KEY:
-        raise Unprocessable(DEPOSIT_UNAVAILABLE)
+    refusal = deposit_refusal(service)
+    if refusal:
+        raise Unprocessable(DEPOSIT_UNAVAILABLE if refusal == NO_STRIPE_MESSAGE else refusal)
     status = BookingStatus.PENDING if service.deposit_minor else BookingStatus.CONFIRMED
     location = _location_for(service, starts_at, location)
     with transaction.atomic():
@@ -111,7 +120,13 @@ def public_booking_create(
             customer_note=notes if service.is_group else "",
             now=now,
         )
-        if status == BookingStatus.CONFIRMED:
+        if service.deposit_minor:
+            # Booked and Checkout Session created together: if Stripe fails nothing is booked (502).
+            try:
+                booking = checkout_session_create(booking=booking)
+            except stripe.StripeError as exc:
+                raise PaymentProviderError() from exc
+        else:
             # A group session's own contact is whoever opened it: mail the person who just joined.
             transaction.on_commit(partial(booking_confirmation_send, booking.pk, recipient=_recipient(contact)))
     return booking

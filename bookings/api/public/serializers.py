@@ -82,8 +82,8 @@ def contact_data(booking: Booking) -> dict:
 
 
 def created_booking_data(booking: Booking) -> dict:
-    """The 201 body of `POST /public/bookings`."""
-    return {
+    """The 201 body of `POST /public/bookings`; a booking awaiting its deposit adds `redirect_url`."""
+    data = {
         "booking": {
             "id": booking.public_id,
             "confirmation_number": booking.confirmation_number,
@@ -96,6 +96,9 @@ def created_booking_data(booking: Booking) -> dict:
         },
         "calendar_invite": {"ics_url": invite_path(booking)},
     }
+    if booking.payment_status == Booking.PaymentStatus.REQUIRED and booking.payment_redirect_url:
+        data["booking"]["redirect_url"] = booking.payment_redirect_url
+    return data
 
 
 def looked_up_booking_data(booking: Booking) -> dict:
@@ -134,6 +137,7 @@ class CreatedBookingSerializer(serializers.Serializer):
     service_name = serializers.CharField()
     organization_name = serializers.CharField()
     location = LocationSerializer()
+    redirect_url = serializers.URLField(required=False, help_text="Deposit services: where to pay (Stripe Checkout)")
 
 
 class CalendarInviteSerializer(serializers.Serializer):
