@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from bookings.models import Booking, BookingEvent
 from organizations.keys import api_key_revoke
 from organizations.models import ApiKey, Customer, Organization, Service, StaffMember, WorkingHours
-from tests.factories import future_day, local_dt, make_key, make_org, make_staff
+from tests.factories import future_day, local_dt, make_key, make_location, make_org, make_service, make_staff
 from tests.stripe_standin import StripeStandIn
 
 URL = "/api/calendar/v1/public/bookings"
@@ -443,3 +443,20 @@ def test_dates_out_of_range_are_400_not_500(api_client, demo, value):
     response = post(api_client, {**payload(slot(10)), "starts_at": value}, demo["keys"]["public"])
     assert response.status_code == 400
     assert response.json()["detail"] == "starts_at: must be between the years 1970 and 9000"
+
+
+@pytest.mark.django_db
+def test_service_at_two_locations_books_where_the_slot_is_free(api_client):
+    org = make_org(slug="two-rooms", name="Two Rooms")
+    closed = make_location(org, name="Closed Mondays", days=range(1, 7))
+    open_all_week = make_location(org, name="Open daily")
+    service = make_service(org, slug="massage", name="Massage", locations=[closed, open_all_week])
+    _, secret = make_key(org, kind=ApiKey.Kind.PUBLIC)
+    monday = slot(10, weekday=0)
+    response = post(api_client, payload(monday, org_slug="two-rooms", service_slug="massage"), secret)
+    assert response.status_code == 201, response.json()
+    assert Booking.objects.get().location == open_all_week
+    # An explicit location_id is honoured (and a closed one is refused with the reason).
+    explicit = payload(monday, org_slug="two-rooms", service_slug=service.slug, location_id=str(closed.uuid))
+    refused = post(api_client, {**explicit, "contact": {"name": "B", "email": "b@example.com"}}, secret)
+    assert (refused.status_code, refused.json()) == (422, {"detail": "Booking is outside service hours"})

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 import stripe
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from bookings.availability import find_slots
 from bookings.models import Booking, BookingStatus
@@ -26,41 +26,23 @@ from bookings.services.payments import (
 )
 from organizations.errors import Unprocessable
 from organizations.models import ApiKey, Customer, Location, Organization, Service, StaffMember, Team
+from organizations.services import customer_get_or_create
 
 # The public contract's wording for payments' NO_STRIPE_MESSAGE.
 DEPOSIT_UNAVAILABLE = "This service requires a deposit and online payment is not configured"
 SOURCE = "public_api"
 
 
-def _name_split(name: str) -> tuple[str, str]:
-    first, _, last = name.strip().partition(" ")
-    return first[:100], last.strip()[:100]
-
-
-def customer_for_contact(*, organization: Organization, contact: dict) -> Customer:
-    """The organization's customer with this email, created on first booking.
-
-    An existing customer keeps their name; a phone is only filled in where none was known.
-    """
-    email = contact["email"].strip().lower()
-    customer = Customer.objects.filter(organization=organization, email=email).first()
-    if customer is None:
-        first, last = _name_split(contact.get("name", ""))
-        try:
-            with transaction.atomic():
-                return Customer.objects.create(
-                    organization=organization,
-                    email=email,
-                    first_name=first,
-                    last_name=last,
-                    phone=contact.get("phone") or "",
-                )
-        except IntegrityError:  # created by a concurrent request a moment ago
-            customer = Customer.objects.get(organization=organization, email=email)
-    if contact.get("phone") and not customer.phone:
-        customer.phone = contact["phone"]
-        customer.save(update_fields=["phone"])
-    return customer
+def _customer_for(organization: Organization, contact: dict) -> Customer:
+    """The organization's customer with this email, created on a first booking."""
+    first, _, last = contact["name"].strip().partition(" ")
+    return customer_get_or_create(
+        organization=organization,
+        email=contact["email"],
+        first_name=first[:100],
+        last_name=last.strip()[:100],
+        phone=contact.get("phone") or "",
+    )
 
 
 def _location_for(service: Service, starts_at: datetime, location: Location | None) -> Location:
@@ -102,7 +84,7 @@ def public_booking_create(
     status = BookingStatus.PENDING if service.deposit_minor else BookingStatus.CONFIRMED
     location = _location_for(service, starts_at, location)
     with transaction.atomic():
-        customer = customer_for_contact(organization=service.organization, contact=contact)
+        customer = _customer_for(service.organization, contact)
         booking = booking_create(
             service=service,
             location=location,
