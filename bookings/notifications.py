@@ -25,7 +25,6 @@ def booking_local_times(booking: Booking) -> dict:
         "date": f"{start:%A, %B} {start.day}, {start:%Y}",
         "time": f"{start:%I:%M %p}".lstrip("0") + " - " + f"{end:%I:%M %p}".lstrip("0"),
         "timezone": tz.key,
-        "tz_abbreviation": start.tzname(),
     }
 
 
