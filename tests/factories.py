@@ -130,3 +130,15 @@ def make_hold(service: Service, location: Location, starts_at: datetime, *, expi
         expires_at=expires_at,
         **fields,
     )
+
+
+def make_core_booking(service: Service, *, starts_at: datetime, customer: Customer | None = None, **kwargs):
+    """A booking made through the scheduling core (a real, checked slot, with its audit row and event)."""
+    from bookings.services.actors import SYSTEM
+    from bookings.services.bookings import booking_create
+
+    location = kwargs.pop("location", None) or service.locations.first()
+    customer = customer or make_customer(service.organization)
+    return booking_create(
+        service=service, location=location, starts_at=starts_at, customer=customer, actor=SYSTEM, **kwargs
+    )

@@ -35,6 +35,14 @@ def main() -> int:
         failures += run("tests.bench.scheduling", PG_URL)
     else:
         print(f"PostgreSQL not reachable at {PG_URL}: skipped the PostgreSQL run")
+    # The HTTP load benchmark (gunicorn on 127.0.0.1) needs PostgreSQL and fills the database.
+    bench_url = os.environ.get("BENCH_DATABASE_URL") or (PG_URL if postgres_reachable() else "")
+    if bench_url:
+        failures += subprocess.call(
+            [sys.executable, "-m", "tests.bench.http_load"], env={**os.environ, "BENCH_DATABASE_URL": bench_url}
+        )
+    else:
+        print("PostgreSQL not reachable: skipped the HTTP load benchmark (set BENCH_DATABASE_URL)")
     return 1 if failures else 0
 
 

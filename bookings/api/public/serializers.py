@@ -1,0 +1,161 @@
+"""Request and response shapes of the public booking API, as its contract names them."""
+
+import re
+import zoneinfo
+from datetime import UTC
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from bookings.api.availability import api_datetime
+from bookings.api.resolve import parse_aware_datetime
+from bookings.ics import invite_path
+from bookings.models import Booking
+from organizations.errors import InvalidInput
+
+PHONE_RE = re.compile(r"^\+?[\d\s\-().]{4,40}$")
+NOTES_MAX = 1000
+# Far enough for any booking; keeps date arithmetic (buffers, windows) clear of datetime's limits.
+YEAR_RANGE = (1970, 9000)
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class AwareDateTimeField(serializers.CharField):
+    """ISO 8601 with an offset; the 400 names the field (`starts_at: a UTC offset is required ...`)."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        try:
+            value = parse_aware_datetime(text, self.field_name)
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.detail.removeprefix(f"{self.field_name}: ")) from exc
+        try:
+            in_range = YEAR_RANGE[0] <= value.astimezone(UTC).year <= YEAR_RANGE[1]
+        except OverflowError:
+            in_range = False
+        if not in_range:
+            raise serializers.ValidationError(f"must be between the years {YEAR_RANGE[0]} and {YEAR_RANGE[1]}")
+        return value
+
+
+class ContactSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(max_length=254)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+    def validate_phone(self, value: str) -> str:
+        value = value.strip()
+        if value and (not PHONE_RE.match(value) or sum(c.isdigit() for c in value) < 4):
+            raise serializers.ValidationError("not a valid phone number")
+        return value
+
+
+class PublicBookingCreateSerializer(serializers.Serializer):
+    org_slug = serializers.CharField(max_length=80)
+    service_slug = serializers.CharField(max_length=80)
+    starts_at = AwareDateTimeField()
+    ends_at = AwareDateTimeField()
+    timezone = serializers.CharField(max_length=64)
+    contact = ContactSerializer()
+    party_size = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=1)
+    host_id = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True)
+    team_id = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True)
+    location_id = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True)
+    notes = serializers.CharField(max_length=NOTES_MAX, required=False, allow_blank=True, default="")
+
+    def validate_timezone(self, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value.strip())
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise serializers.ValidationError(f"'{value}' is not a valid IANA time zone") from exc
+        return value.strip()
+
+
+def location_data(booking: Booking) -> dict:
+    location = booking.location
+    return {"type": location.kind, "value": location.value or location.name}
+
+
+def contact_data(booking: Booking) -> dict:
+    return {"name": booking.contact_name, "email": booking.contact_email, "phone": booking.contact_phone}
+
+
+def created_booking_data(booking: Booking) -> dict:
+    """The 201 body of `POST /public/bookings`; a booking awaiting its deposit adds `redirect_url`."""
+    data = {
+        "booking": {
+            "id": booking.public_id,
+            "confirmation_number": booking.confirmation_number,
+            "status": booking.status,
+            "start_at": api_datetime(booking.starts_at),
+            "end_at": api_datetime(booking.ends_at),
+            "service_name": booking.service.name,
+            "organization_name": booking.organization.name,
+            "location": location_data(booking),
+        },
+        "calendar_invite": {"ics_url": invite_path(booking)},
+    }
+    if booking.payment_status == Booking.PaymentStatus.REQUIRED and booking.payment_redirect_url:
+        data["booking"]["redirect_url"] = booking.payment_redirect_url
+    return data
+
+
+def looked_up_booking_data(booking: Booking) -> dict:
+    """The 200 body of the confirmation-number lookup."""
+    return {
+        "booking": {
+            "id": booking.public_id,
+            "confirmation_number": booking.confirmation_number,
+            "status": booking.status,
+            "organization_slug": booking.organization.slug,
+            "organization_name": booking.organization.name,
+            "start_at": api_datetime(booking.starts_at),
+            "end_at": api_datetime(booking.ends_at),
+            "service_id": str(booking.service.uuid),
+            "service_slug": booking.service.slug,
+            "service_name": booking.service.name,
+            "contact": contact_data(booking),
+            "location": location_data(booking),
+            "timezone": booking.timezone,
+        }
+    }
+
+
+# Response shapes, for the OpenAPI schema.
+class LocationSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    value = serializers.CharField()
+
+
+class CreatedBookingSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    confirmation_number = serializers.CharField()
+    status = serializers.CharField()
+    start_at = serializers.DateTimeField()
+    end_at = serializers.DateTimeField()
+    service_name = serializers.CharField()
+    organization_name = serializers.CharField()
+    location = LocationSerializer()
+    redirect_url = serializers.URLField(required=False, help_text="Deposit services: where to pay (Stripe Checkout)")
+
+
+class CalendarInviteSerializer(serializers.Serializer):
+    ics_url = serializers.CharField()
+
+
+class PublicBookingCreatedSerializer(serializers.Serializer):
+    booking = CreatedBookingSerializer()
+    calendar_invite = CalendarInviteSerializer()
+
+
+class LookupBookingSerializer(CreatedBookingSerializer):
+    organization_slug = serializers.CharField()
+    service_id = serializers.CharField()
+    service_slug = serializers.CharField()
+    contact = ContactSerializer()
+    timezone = serializers.CharField()
+
+
+class PublicBookingLookupSerializer(serializers.Serializer):
+    booking = LookupBookingSerializer()

@@ -1,0 +1,186 @@
+"""The public booking API: create (API key), look up (confirmation number + contact), invite.ics (signed link).
+
+Views stay thin: check the request, call one service, shape the answer the contract shows.
+"""
+
+from django.conf import settings
+from django.http import HttpResponse
+from django_ratelimit.core import get_usage
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bookings.api.availability import PUBLIC_KEY_KINDS, ErrorSerializer
+from bookings.api.public.serializers import (
+    PublicBookingCreatedSerializer,
+    PublicBookingCreateSerializer,
+    PublicBookingLookupSerializer,
+    created_booking_data,
+    looked_up_booking_data,
+)
+from bookings.api.resolve import location_by_ref, organization_for_key, service_by_slug, staff_by_ref, team_by_ref
+from bookings.ics import booking_ics, invite_token_valid
+from bookings.models import Booking
+from bookings.services.idempotency import (
+    REPLAY_HEADER,
+    Replay,
+    idempotency_claim,
+    idempotency_complete,
+    idempotency_release,
+    request_fingerprint,
+)
+from bookings.services.lookup import booking_lookup
+from bookings.services.public_booking import public_booking_create
+from organizations.errors import NotFound, RateLimited, Unprocessable
+
+RATE_GROUP = "public-booking-create"
+ERRORS = {code: ErrorSerializer for code in (400, 401, 404, 409, 422, 429)}
+
+
+def booking_rate_limit(request) -> None:
+    """django-ratelimit's counter, per API key: BOOKING_RATE_LIMIT create attempts per window."""
+    usage = get_usage(
+        request,
+        group=RATE_GROUP,
+        key=lambda group, req: str(req.auth.pk),
+        rate=settings.BOOKING_RATE_LIMIT,
+        increment=True,
+    )
+    if usage and usage["should_limit"]:
+        raise RateLimited(retry_after=max(1, usage["time_left"]))
+
+
+def _storable(response) -> bool:
+    """Answers that are the request's outcome, not a passing state (busy, rate limited, server error)."""
+    return response.status_code < 500 and response.status_code != 429 and not response.has_header("Retry-After")
+
+
+class PublicBookingCreateView(APIView):
+    allowed_key_kinds = PUBLIC_KEY_KINDS
+    missing_key_message = "Missing x-kordless-key header"
+
+    @extend_schema(
+        operation_id="public_booking_create",
+        summary="Create a booking",
+        request=PublicBookingCreateSerializer,
+        parameters=[
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, description="Replays for 24 hours"),
+        ],
+        responses={201: PublicBookingCreatedSerializer, **ERRORS},
+    )
+    def post(self, request):
+        record = None
+        idempotency_key = request.headers.get("Idempotency-Key", "").strip()
+        if idempotency_key:
+            claimed = idempotency_claim(
+                api_key=request.auth,
+                key=idempotency_key,
+                fingerprint=request_fingerprint(request.method, request.path, request.data),
+            )
+            if isinstance(claimed, Replay):
+                replay = Response(claimed.body, status=claimed.status_code)
+                replay[REPLAY_HEADER] = "true"
+                return replay
+            record = claimed
+        try:
+            response = self.create(request)
+        except Exception as exc:
+            if record is None:
+                raise
+            try:
+                response = self.handle_exception(exc)
+            except Exception:
+                idempotency_release(record=record)
+                raise
+        if record is not None:
+            if _storable(response):
+                idempotency_complete(record=record, status_code=response.status_code, body=response.data)
+            else:
+                idempotency_release(record=record)
+        return response
+
+    def create(self, request) -> Response:
+        booking_rate_limit(request)
+        serializer = PublicBookingCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        organization = organization_for_key(data["org_slug"].strip(), request.auth)
+        service = service_by_slug(organization, data["service_slug"].strip())
+        org_ids = [organization.pk]
+        try:
+            host = staff_by_ref(org_ids, data["host_id"]) if data.get("host_id") else None
+            team = team_by_ref(org_ids, data["team_id"]) if data.get("team_id") else None
+            location = location_by_ref(org_ids, data["location_id"]) if data.get("location_id") else None
+        except NotFound as exc:
+            raise Unprocessable(f"{exc.detail}: no such host, team or location in this organization") from exc
+        booking = public_booking_create(
+            api_key=request.auth,
+            service=service,
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            timezone=data["timezone"],
+            contact=data["contact"],
+            party_size=data["party_size"],
+            host=host,
+            team=team,
+            location=location,
+            notes=data["notes"],
+        )
+        return Response(created_booking_data(booking), status=status.HTTP_201_CREATED)
+
+
+class PublicBookingLookupView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="public_booking_lookup",
+        summary="Look a booking up by confirmation number and contact",
+        parameters=[
+            OpenApiParameter("contact", str, required=True, description="Email or phone used when booking"),
+        ],
+        responses={200: PublicBookingLookupSerializer, **{c: ErrorSerializer for c in (400, 403, 404, 429)}},
+    )
+    def get(self, request, confirmation_number: str):
+        booking = booking_lookup(
+            confirmation_number=confirmation_number,
+            contact=request.query_params.get("contact"),
+            client_ip=request.META.get("REMOTE_ADDR", ""),
+        )
+        return Response(looked_up_booking_data(booking))
+
+
+class PublicBookingInviteView(APIView):
+    """The calendar file. The signed token in the link is the only credential."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def perform_content_negotiation(self, request, force=False):
+        # A calendar client asks for text/calendar; errors are still JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        operation_id="public_booking_invite",
+        summary="Calendar invite (RFC 5545) of a booking",
+        parameters=[OpenApiParameter("token", str, required=True, description="From the ics_url handed out")],
+        responses={
+            (200, "text/calendar"): OpenApiResponse(OpenApiTypes.BINARY, description="text/calendar"),
+            404: ErrorSerializer,
+        },
+    )
+    def get(self, request, booking_id: str):
+        booking = (
+            Booking.objects.select_related("organization", "service", "location")
+            .filter(public_id=booking_id.strip().lower())
+            .first()
+        )
+        if booking is None or not invite_token_valid(booking, request.query_params.get("token")):
+            raise NotFound("Booking not found")
+        response = HttpResponse(booking_ics(booking), content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{booking.confirmation_number}.ics"'
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -1,0 +1,74 @@
+"""Emails to customers. Sent after the transaction that made the change has committed.
+
+Callers register `transaction.on_commit(lambda: booking_confirmation_send(booking.pk))`, so a
+rolled-back booking never sends mail and a slow SMTP server never holds a lock.
+"""
+
+import logging
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from bookings.ics import booking_ics, invite_url, manage_url
+from bookings.models import Booking
+
+logger = logging.getLogger(__name__)
+
+
+def booking_local_times(booking: Booking) -> dict:
+    """Start and end in the booking's time zone, as a customer reads them."""
+    tz = ZoneInfo(booking.timezone) if booking.timezone else booking.location.tz
+    start, end = booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz)
+    return {
+        "date": f"{start:%A, %B} {start.day}, {start:%Y}",
+        "time": f"{start:%I:%M %p}".lstrip("0") + " - " + f"{end:%I:%M %p}".lstrip("0"),
+        "timezone": tz.key,
+    }
+
+
+def booking_confirmation_message(booking: Booking, *, recipient: dict | None = None) -> EmailMultiAlternatives:
+    """The confirmation email with its invite attached (text/calendar; method=REQUEST).
+
+    `recipient` ({"name", "email"}): someone other than the booking's contact, e.g. a participant
+    joining a group session.
+    """
+    name = (recipient or {}).get("name") or booking.contact_name
+    email = (recipient or {}).get("email") or booking.contact_email
+    context = {
+        "booking": booking,
+        "name": name,
+        "service_name": booking.service.name,
+        "organization_name": booking.organization.name,
+        "location": booking.location,
+        "manage_url": manage_url(booking, email),
+        "invite_url": invite_url(booking),
+        **booking_local_times(booking),
+    }
+    subject = f"Booking confirmed - {booking.service.name} ({booking.confirmation_number})"
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("emails/booking_confirmation.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email],
+    )
+    message.attach_alternative(render_to_string("emails/booking_confirmation.html", context), "text/html")
+    message.attach("invite.ics", booking_ics(booking, recipient=recipient), "text/calendar; method=REQUEST")
+    return message
+
+
+def booking_confirmation_send(booking_id: int, *, recipient: dict | None = None) -> bool:
+    """Email the customer their confirmation. False (and nothing sent) without an email address.
+
+    Runs after commit: a failing mail server is logged, never turned into a failed booking.
+    """
+    booking = Booking.objects.select_related("organization", "service", "location").filter(pk=booking_id).first()
+    if booking is None or not ((recipient or {}).get("email") or booking.contact_email):
+        return False
+    try:
+        booking_confirmation_message(booking, recipient=recipient).send()
+    except Exception:
+        logger.exception("Could not send the confirmation email of booking %s", booking.public_id)
+        return False
+    return True

@@ -1,0 +1,98 @@
+"""Idempotency-Key: a retried POST replays its first answer instead of booking twice.
+
+A record is claimed *before* the work starts: the row is inserted with `status_code` NULL in
+its own committed transaction, so the unique constraint (api key, key) decides which of two
+concurrent requests does the work. The loser sees the claim and answers 409 with Retry-After
+while the winner is busy, or replays the winner's answer once it is stored. Records live 24
+hours (`manage.py purge_idempotency`; an expired record met on the way is replaced).
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone as djtz
+
+from bookings.models import IdempotencyRecord
+from organizations.errors import Conflict, InvalidInput, Unprocessable
+from organizations.models import ApiKey
+
+TTL = timedelta(hours=24)
+# A claim never completed this long after it was made belongs to a request that died.
+ABANDONED_AFTER = timedelta(minutes=2)
+IN_PROGRESS_RETRY_AFTER = 1
+MAX_KEY_LENGTH = 255
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+@dataclass(frozen=True)
+class Replay:
+    status_code: int
+    body: dict
+
+
+def request_fingerprint(method: str, path: str, data) -> str:
+    """SHA-256 of the request as it matters: method, path and the JSON body with sorted keys."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def _insert(api_key: ApiKey, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(api_key=api_key, key=key, request_hash=fingerprint)
+    except IntegrityError:
+        return None
+
+
+def idempotency_claim(
+    *, api_key: ApiKey, key: str, fingerprint: str, now: datetime | None = None
+) -> IdempotencyRecord | Replay:
+    """Claim `key` for this request, or say what happened to it before.
+
+    Returns the claimed record (do the work, then `idempotency_complete` or `idempotency_release`)
+    or a Replay of the stored answer. Raises Unprocessable when the key was used with another
+    body, Conflict (with retry_after) while the first request is still running.
+    """
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput(f"Idempotency-Key must be at most {MAX_KEY_LENGTH} printable characters")
+    now = now or djtz.now()
+    for _ in range(3):
+        record = _insert(api_key, key, fingerprint)
+        if record is not None:
+            return record
+        existing = IdempotencyRecord.objects.filter(api_key=api_key, key=key).first()
+        if existing is None:  # released or purged meanwhile: try again
+            continue
+        abandoned = existing.status_code is None and existing.created_at <= now - ABANDONED_AFTER
+        if existing.created_at <= now - TTL or abandoned:
+            # Expired (or left behind by a request that died): whoever deletes it claims the key next.
+            IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
+            continue
+        if existing.request_hash != fingerprint:
+            raise Unprocessable("Idempotency-Key has already been used with a different request body")
+        if existing.status_code is None:
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed", retry_after=IN_PROGRESS_RETRY_AFTER
+            )
+        return Replay(existing.status_code, existing.response_body)
+    raise Conflict("A request with this Idempotency-Key is still being processed", retry_after=IN_PROGRESS_RETRY_AFTER)
+
+
+def idempotency_complete(*, record: IdempotencyRecord, status_code: int, body: dict) -> None:
+    """Store the first answer; later requests with the key replay it."""
+    IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=status_code, response_body=body)
+
+
+def idempotency_release(*, record: IdempotencyRecord) -> None:
+    """Give the key back (the answer was transient: rate limited, busy, server error); a retry runs anew."""
+    IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).delete()
+
+
+def idempotency_purge(*, now: datetime | None = None) -> int:
+    """Delete records older than 24 hours; returns how many."""
+    now = now or djtz.now()
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lte=now - TTL).delete()
+    return deleted

@@ -1,0 +1,118 @@
+"""Create a booking through the public API: customer by email, business checks, then the core.
+
+The scheduling core (`booking_create`) owns locking and the re-check; this module adds what the
+public contract asks on top: the `ends_at` must match the service, a deposit books `pending` with
+a Stripe Checkout Session (bookings.services.payments), the customer is found or created by
+email in the organization, and the confirmation email leaves only after the booking has
+committed (a deposit booking is confirmed, and mailed, once paid).
+"""
+
+from datetime import datetime, timedelta
+from functools import partial
+
+import stripe
+from django.db import transaction
+
+from bookings.availability import find_slots
+from bookings.models import Booking, BookingStatus
+from bookings.notifications import booking_confirmation_send
+from bookings.services.actors import Actor
+from bookings.services.bookings import booking_create
+from bookings.services.payments import (
+    NO_STRIPE_MESSAGE,
+    PaymentProviderError,
+    checkout_session_create,
+    deposit_refusal,
+)
+from organizations.errors import Unprocessable
+from organizations.models import ApiKey, Customer, Location, Organization, Service, StaffMember, Team
+from organizations.services import customer_get_or_create
+
+# The public contract's wording for payments' NO_STRIPE_MESSAGE.
+DEPOSIT_UNAVAILABLE = "This service requires a deposit and online payment is not configured"
+SOURCE = "public_api"
+
+
+def _customer_for(organization: Organization, contact: dict) -> Customer:
+    """The organization's customer with this email, created on a first booking."""
+    first, _, last = contact["name"].strip().partition(" ")
+    return customer_get_or_create(
+        organization=organization,
+        email=contact["email"],
+        first_name=first[:100],
+        last_name=last.strip()[:100],
+        phone=contact.get("phone") or "",
+    )
+
+
+def _location_for(service: Service, starts_at: datetime, location: Location | None) -> Location:
+    """The asked location; else the only one; else the first with this slot free (or the first)."""
+    if location is not None:
+        return location
+    locations = list(service.locations.select_related("organization"))
+    if not locations:
+        raise Unprocessable("This service is not offered at any location")
+    if len(locations) == 1:
+        return locations[0]
+    free = find_slots(service, starts_at, starts_at + timedelta(microseconds=1))
+    by_id = {loc.pk: loc for loc in locations}
+    return next((by_id[s.location_id] for s in free if s.location_id in by_id), locations[0])
+
+
+def public_booking_create(
+    *,
+    api_key: ApiKey,
+    service: Service,
+    starts_at: datetime,
+    ends_at: datetime,
+    timezone: str,
+    contact: dict,
+    party_size: int = 1,
+    host: StaffMember | None = None,
+    team: Team | None = None,
+    location: Location | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+) -> Booking:
+    """Book `service` at `starts_at` for the person in `contact` (422 not bookable, 409 taken)."""
+    expected = timedelta(minutes=service.duration_minutes)
+    if ends_at - starts_at != expected:
+        raise Unprocessable(f"ends_at must be starts_at plus the service duration ({service.duration_minutes} minutes)")
+    refusal = deposit_refusal(service)
+    if refusal:
+        raise Unprocessable(DEPOSIT_UNAVAILABLE if refusal == NO_STRIPE_MESSAGE else refusal)
+    status = BookingStatus.PENDING if service.deposit_minor else BookingStatus.CONFIRMED
+    location = _location_for(service, starts_at, location)
+    with transaction.atomic():
+        customer = _customer_for(service.organization, contact)
+        booking = booking_create(
+            service=service,
+            location=location,
+            starts_at=starts_at,
+            customer=customer,
+            actor=Actor(key=api_key),
+            staff=host,
+            team=team,
+            party_size=party_size,
+            status=status,
+            source=SOURCE,
+            timezone=timezone,
+            contact={"name": contact["name"].strip(), "email": customer.email, "phone": contact.get("phone") or ""},
+            notes=notes,
+            customer_note=notes if service.is_group else "",
+            now=now,
+        )
+        if service.deposit_minor:
+            # Booked and Checkout Session created together: if Stripe fails nothing is booked (502).
+            try:
+                booking = checkout_session_create(booking=booking)
+            except stripe.StripeError as exc:
+                raise PaymentProviderError() from exc
+        else:
+            # A group session's own contact is whoever opened it: mail the person who just joined.
+            transaction.on_commit(partial(booking_confirmation_send, booking.pk, recipient=_recipient(contact)))
+    return booking
+
+
+def _recipient(contact: dict) -> dict:
+    return {"name": contact["name"].strip(), "email": contact["email"].strip().lower()}

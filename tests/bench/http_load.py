@@ -1,0 +1,352 @@
+"""HTTP load benchmark of the public booking API: gunicorn + PostgreSQL on 127.0.0.1.
+
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python -m tests.bench.http_load
+
+Bounded by design: a fixed number of requests per phase, a fixed number of client threads and a
+time cap per phase. Phases:
+
+1. availability: GET /public/availability for one day, over many days;
+2. create (distinct slots): POST /public/bookings, every request a different host and time;
+3. create (race): every request for one of a few slots, so most get 409.
+
+It prints requests/s, p50/p95/p99 latency and the status counts of each phase, then checks the
+database: the number of double bookings (overlapping active bookings of one staff member) and
+of 5xx answers must both be 0. Never run by pytest (the file name does not start with `test_`).
+
+Environment: BENCH_DATABASE_URL (else DATABASE_URL; must be PostgreSQL), BENCH_CLIENTS (32),
+BENCH_AVAILABILITY_REQUESTS (1500), BENCH_CREATE_REQUESTS (1000), BENCH_RACE_REQUESTS (600),
+BENCH_RACE_SLOTS (5), BENCH_WORKERS (gunicorn workers, 4), BENCH_TIME_CAP (60 s per phase),
+BENCH_RATE_LIMIT (the server's BOOKING_RATE_LIMIT, "100000/m").
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"  # never anything else
+ORG_SLUG = "bench-salon"
+SERVICE_SLUG = "bench-cut"
+TZ = "America/New_York"
+STAFF_COUNT = 4
+OPENS, CLOSES = dtime(8), dtime(20)
+DURATION_MINUTES = 30
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    elapsed: float = 0.0
+    client_cpu: float = 0.0  # CPU seconds this load generator itself used (it shares the 2 cores)
+    skipped: int = 0
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return 0.0
+        return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] * 1000
+
+    def report(self) -> str:
+        done = len(self.latencies)
+        rate = done / self.elapsed if self.elapsed else 0.0
+        statuses = ", ".join(f"{code}: {n}" for code, n in sorted(self.statuses.items()))
+        fivexx = sum(n for code, n in self.statuses.items() if code >= 500 or code == 0)
+        return (
+            f"{self.name:<26} {done:>5} req in {self.elapsed:6.2f} s = {rate:7.1f} req/s | "
+            f"p50 {self.percentile(50):6.1f} ms  p95 {self.percentile(95):6.1f} ms  p99 {self.percentile(99):6.1f} ms | "
+            f"status {{{statuses}}} | 5xx/errors {fivexx} | client CPU {self.client_cpu:.1f} s"
+            + (f" | not sent (time cap) {self.skipped}" if self.skipped else "")
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def request(port: int, method: str, path: str, headers: dict, body: bytes | None = None) -> int:
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    except OSError:
+        return 0  # connection error: counted with the 5xx
+    finally:
+        conn.close()
+
+
+def run_phase(name: str, port: int, jobs: list, clients: int, time_cap: float) -> PhaseResult:
+    """Run `jobs` ((method, path, headers, body) tuples) over `clients` threads, stopping at `time_cap`."""
+    result = PhaseResult(name)
+    lock = threading.Lock()
+    queue = list(reversed(jobs))
+    deadline = time.monotonic() + time_cap
+
+    def client():
+        while True:
+            with lock:
+                if not queue:
+                    return
+                if time.monotonic() > deadline:
+                    result.skipped = len(queue)
+                    queue.clear()
+                    return
+                job = queue.pop()
+            started = time.perf_counter()
+            status = request(port, *job)
+            took = time.perf_counter() - started
+            with lock:
+                result.latencies.append(took)
+                result.statuses[status] += 1
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    cpu_before = time.process_time()
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result.elapsed = time.perf_counter() - started
+    result.client_cpu = time.process_time() - cpu_before
+    return result
+
+
+def setup_database(database_url: str) -> dict:
+    """Migrate, seed the demo, and (re)build the bench organization; returns its key and slots."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    manage = [sys.executable, str(BASE_DIR / "manage.py")]
+    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True, cwd=BASE_DIR)
+    subprocess.run([*manage, "seed_demo", "--json"], env=env, check=True, cwd=BASE_DIR, stdout=subprocess.DEVNULL)
+
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.db import transaction
+
+    from bookings.models import Booking
+    from holds.models import Hold
+    from organizations.keys import api_key_create
+    from organizations.models import Customer, Location, Organization, Service, StaffMember, WorkingHours
+
+    with transaction.atomic():
+        old = Organization.objects.filter(slug=ORG_SLUG).first()
+        if old is not None:  # a previous run: start from empty calendars
+            Booking.objects.filter(organization=old).delete()
+            Hold.objects.filter(organization=old).delete()
+            Customer.objects.filter(organization=old).delete()
+            Service.objects.filter(organization=old).delete()
+            old.delete()
+        org = Organization.objects.create(
+            slug=ORG_SLUG, name="Bench Salon", timezone=TZ, min_notice_minutes=0, max_advance_days=365
+        )
+        location = Location.objects.create(organization=org, name="Bench", value="1 Bench Street")
+        staff = [StaffMember.objects.create(organization=org, name=f"Bench {n}") for n in range(STAFF_COUNT)]
+        rules = [{"location": location}, *({"staff": member} for member in staff)]
+        WorkingHours.objects.bulk_create(
+            WorkingHours(organization=org, weekday=d, start_time=OPENS, end_time=CLOSES, **owner)
+            for owner in rules
+            for d in range(7)
+        )
+        service = Service.objects.create(
+            organization=org, slug=SERVICE_SLUG, name="Bench Cut", duration_minutes=DURATION_MINUTES
+        )
+        service.locations.set([location])
+        service.staff.set(staff)
+        _, secret = api_key_create(kind="public", organizations=[org], name="bench")
+    return {"secret": secret, "org_id": org.pk, "staff_uuids": [str(m.uuid) for m in staff]}
+
+
+def local_starts(first_day: date, days: int) -> list[datetime]:
+    tz = ZoneInfo(TZ)
+    starts = []
+    for d in range(days):
+        day = first_day + timedelta(days=d)
+        moment = datetime.combine(day, OPENS, tzinfo=tz)
+        end = datetime.combine(day, CLOSES, tzinfo=tz)
+        while moment + timedelta(minutes=DURATION_MINUTES) <= end:
+            starts.append(moment.astimezone(UTC))
+            moment += timedelta(minutes=DURATION_MINUTES)
+    return starts
+
+
+def create_body(start: datetime, n: int, host_id: str | None) -> bytes:
+    body = {
+        "org_slug": ORG_SLUG,
+        "service_slug": SERVICE_SLUG,
+        "starts_at": start.isoformat().replace("+00:00", "Z"),
+        "ends_at": (start + timedelta(minutes=DURATION_MINUTES)).isoformat().replace("+00:00", "Z"),
+        "timezone": TZ,
+        "contact": {"name": f"Bench Client {n}", "email": f"bench{n}@example.com", "phone": "+15550000000"},
+    }
+    if host_id:
+        body["host_id"] = host_id
+    return json.dumps(body).encode()
+
+
+def double_bookings(org_id: int) -> int:
+    """Pairs of overlapping active bookings of one staff member (buffers included). Must be 0."""
+    from bookings.models import ACTIVE_STATUSES, Booking
+
+    found = 0
+    last_end: dict[int, datetime] = {}
+    rows = (
+        Booking.objects.filter(organization_id=org_id, status__in=ACTIVE_STATUSES, staff__isnull=False)
+        .order_by("staff_id", "blocked_start")
+        .values_list("staff_id", "blocked_start", "blocked_end")
+    )
+    for staff_id, start, end in rows:
+        if staff_id in last_end and start < last_end[staff_id]:
+            found += 1
+        last_end[staff_id] = max(end, last_end.get(staff_id, end))
+    return found
+
+
+def start_server(database_url: str, port: int, workers: int, log) -> subprocess.Popen:
+    """gunicorn on 127.0.0.1 only; its log (Django logs every 4xx as a warning) goes to `log`."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789",
+        "ALLOWED_HOSTS": HOST,
+        "BOOKING_RATE_LIMIT": os.environ.get("BENCH_RATE_LIMIT", "100000/m"),
+        "DB_CONN_MAX_AGE": "60",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "LOG_LEVEL": "ERROR",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"{HOST}:{port}",
+            "--workers",
+            str(workers),
+            "--backlog",
+            "256",
+            "--log-level",
+            "warning",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stderr=log,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("gunicorn exited during start-up")
+        if request(port, "GET", "/api/calendar/v1/public/availability", {}) != 0:
+            return server
+        time.sleep(0.2)
+    server.send_signal(signal.SIGTERM)
+    raise RuntimeError("gunicorn did not answer within 30 s")
+
+
+def main() -> int:
+    database_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        print("http_load: skipped (set BENCH_DATABASE_URL to a PostgreSQL database it may fill)")
+        return 0
+    clients = env_int("BENCH_CLIENTS", 32)
+    time_cap = float(os.environ.get("BENCH_TIME_CAP") or 60)
+    n_availability = env_int("BENCH_AVAILABILITY_REQUESTS", 1500)
+    n_create = env_int("BENCH_CREATE_REQUESTS", 1000)
+    n_race = env_int("BENCH_RACE_REQUESTS", 600)
+    race_slots = env_int("BENCH_RACE_SLOTS", 5)
+    workers = env_int("BENCH_WORKERS", 4)
+
+    print(f"http_load: setting up {database_url.rsplit('@', 1)[-1]} ...", flush=True)
+    bench = setup_database(database_url)
+    headers = {"x-kordless-key": bench["secret"], "Content-Type": "application/json"}
+    rng = random.Random(1)
+    first_day = datetime.now(ZoneInfo(TZ)).date() + timedelta(days=2)
+    per_day = len(local_starts(first_day, 1)) * STAFF_COUNT
+    days = n_create // per_day + 2
+    starts = local_starts(first_day, days)
+
+    port = free_port()
+    log = tempfile.NamedTemporaryFile("w+", prefix="http_load-gunicorn-", suffix=".log", delete=False)
+    server = start_server(database_url, port, workers, log)
+    results = []
+    try:
+        availability_jobs = []
+        for _ in range(n_availability):
+            day = first_day + timedelta(days=rng.randrange(60))
+            query = f"org_slug={ORG_SLUG}&service_slug={SERVICE_SLUG}&from={day}T00:00:00Z&to={day}T23:59:59Z"
+            availability_jobs.append(("GET", f"/api/calendar/v1/public/availability?{query}", headers, None))
+        # Warm-up (not measured): every worker loads its code and opens its database connection.
+        run_phase("warm-up", port, availability_jobs[: workers * 8], workers * 2, time_cap)
+        results.append(run_phase("availability (1 day)", port, availability_jobs, clients, time_cap))
+
+        distinct = [(start, host) for start in starts for host in bench["staff_uuids"]][:n_create]
+        rng.shuffle(distinct)
+        create_jobs = [
+            ("POST", "/api/calendar/v1/public/bookings", headers, create_body(start, n, host))
+            for n, (start, host) in enumerate(distinct)
+        ]
+        results.append(run_phase("create, distinct slots", port, create_jobs, clients, time_cap))
+
+        race_starts = local_starts(first_day + timedelta(days=days + 1), 1)[:race_slots]
+        race_jobs = [
+            (
+                "POST",
+                "/api/calendar/v1/public/bookings",
+                headers,
+                create_body(race_starts[n % len(race_starts)], 100_000 + n, None),
+            )
+            for n in range(n_race)
+        ]
+        results.append(run_phase(f"create, race on {race_slots} slots", port, race_jobs, clients, time_cap))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    log.seek(0)
+    tracebacks = log.read().count("Traceback")
+    log.close()
+    print(f"http_load: gunicorn {workers} workers, {clients} client threads, 127.0.0.1, PostgreSQL")
+    for result in results:
+        print("  " + result.report())
+    race = results[-1]
+    fivexx = sum(n for r in results for code, n in r.statuses.items() if code >= 500 or code == 0)
+    doubles = double_bookings(bench["org_id"])
+    print(f"  race winners: {race.statuses.get(201, 0)} (at most {race_slots} slots x {STAFF_COUNT} staff)")
+    print(f"  double bookings in the database: {doubles}")
+    print(f"  5xx answers and connection errors: {fivexx}; tracebacks in the server log: {tracebacks} ({log.name})")
+    return 1 if doubles or fivexx or race.statuses.get(201, 0) > race_slots * STAFF_COUNT else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

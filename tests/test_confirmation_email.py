@@ -1,0 +1,99 @@
+"""The confirmation email: sent after commit, with local times, confirmation number, invite and manage link."""
+
+from datetime import UTC, timedelta
+from urllib.parse import quote
+
+import pytest
+from icalendar import Calendar
+
+from bookings.models import Booking
+from tests.factories import future_day, local_dt
+
+NY = "America/New_York"
+URL = "/api/calendar/v1/public/bookings"
+
+
+def create(api_client, demo, start, **overrides):
+    body = {
+        "org_slug": "acme-salon",
+        "service_slug": "haircut",
+        "starts_at": start.astimezone(UTC).isoformat(),
+        "ends_at": (start + timedelta(hours=1)).astimezone(UTC).isoformat(),
+        "timezone": NY,
+        "contact": {"name": "Jane Doe", "email": "jane@example.com", "phone": "+1234567890"},
+        **overrides,
+    }
+    return api_client.post(URL, body, format="json", HTTP_X_KORDLESS_KEY=demo["keys"]["public"])
+
+
+@pytest.mark.django_db
+def test_confirmation_email_content_and_attachment(
+    api_client, demo, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://book.example.com"
+    day = future_day(weekday=2)
+    start = local_dt(NY, day, 14, 30)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = create(api_client, demo, start)
+        assert mailoutbox == []  # nothing leaves before the commit
+    assert response.status_code == 201
+    assert len(callbacks) == 1
+    booking = Booking.objects.get()
+
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert message.to == ["jane@example.com"]
+    assert message.from_email == settings.DEFAULT_FROM_EMAIL
+    assert booking.confirmation_number in message.subject and "Haircut" in message.subject
+    body = message.body
+    assert "Hello Jane Doe" in body
+    assert f"Confirmation #: {booking.confirmation_number}" in body
+    assert f"Date: {day:%A, %B} {day.day}, {day:%Y}" in body
+    assert f"Time: 2:30 PM - 3:30 PM ({NY})" in body  # local time, not UTC
+    assert "Location: 123 Main St, Suite 100" in body
+    manage = f"https://book.example.com/manage-booking?confirmation={booking.confirmation_number}&contact=" + quote(
+        "jane@example.com", safe=""
+    )
+    assert manage in body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html" and booking.confirmation_number in html
+
+    (name, content, attachment_type), *_ = message.attachments
+    assert name == "invite.ics"
+    assert attachment_type.startswith("text/calendar")
+    calendar = Calendar.from_ical(content)
+    assert calendar["METHOD"] == "REQUEST"
+    event = calendar.walk("VEVENT")[0]
+    assert event.decoded("DTSTART") == booking.starts_at
+    assert str(event["ATTENDEE"]) == "mailto:jane@example.com"
+
+
+@pytest.mark.django_db
+def test_failed_booking_sends_no_email(api_client, demo, mailoutbox, django_capture_on_commit_callbacks):
+    start = local_dt(NY, future_day(weekday=2), 7)  # before opening
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert create(api_client, demo, start).status_code == 422
+    assert callbacks == [] and mailoutbox == []
+
+
+@pytest.mark.django_db
+def test_group_participant_gets_their_own_email(api_client, demo, mailoutbox, django_capture_on_commit_callbacks):
+    start = local_dt(NY, future_day(weekday=2), 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        create(api_client, demo, start, service_slug="yoga-class")
+        john = {"name": "John Smith", "email": "john@example.com"}
+        create(api_client, demo, start, service_slug="yoga-class", contact=john)
+    assert [m.to for m in mailoutbox] == [["jane@example.com"], ["john@example.com"]]
+    assert "Hello John Smith" in mailoutbox[1].body
+    assert "contact=john%40example.com" in mailoutbox[1].body
+
+
+@pytest.mark.django_db
+def test_mail_server_failure_does_not_fail_the_booking(api_client, demo, settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+    settings.EMAIL_TIMEOUT = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        response = create(api_client, demo, local_dt(NY, future_day(weekday=2), 11))
+    assert response.status_code == 201
+    assert Booking.objects.count() == 1
