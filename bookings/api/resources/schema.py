@@ -56,6 +56,16 @@ class ErrorAwareAutoSchema(AutoSchema):
     bodies, and whatever a view lists in `error_codes` (e.g. 409).
     """
 
+    def get_serializer_name(self, serializer, direction) -> str:
+        # Resource API components end in "Resource" so they never collide with another surface's
+        # serializer of the same model (the public API has its own `Location`, for one).
+        from bookings.api.resources.fields import ResourceSerializer
+
+        name = super().get_serializer_name(serializer, direction)
+        if isinstance(serializer, ResourceSerializer):
+            return name.removesuffix("Serializer") + "Resource"
+        return name
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         codes = {"400"}  # query parameters are validated on every operation
