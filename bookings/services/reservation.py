@@ -2,11 +2,12 @@
 
 Holds and bookings both go through `slot_reserve`, so a slot that looked free a moment ago but
 was taken meanwhile answers 409, never a duplicate. Lock order (global, so writers cannot
-deadlock): a group session's key first, then staff members by ascending id.
+deadlock): a group session's key first, then staff members; several staff members are
+always locked in one call, which takes them in one global order.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 
@@ -55,31 +56,24 @@ def slot_reserve(
         resources_lock([lock_key("staff", staff.pk)])
         return Reservation(slot_check(service, starts_at, staff=staff, **check), staff.pk)
 
-    # A first look without locks answers the obvious 422/409 cheaply and names the candidates.
-    first = slot_check(service, starts_at, staff=staff, **check)
-
     if service.is_group:
-        resources_lock([lock_key("group", service.pk, location.pk, first.starts_at.isoformat())])
+        resources_lock([lock_key("group", service.pk, location.pk, starts_at.astimezone(UTC).isoformat())])
         slot = slot_check(service, starts_at, staff=staff, **check)
         if not slot.staff_ids:
             return Reservation(slot, None)
+        # A session not opened yet also needs its host: lock and look again.
         resources_lock([lock_key("staff", slot.staff_ids[0])])
         slot = slot_check(service, starts_at, staff=staff, **check)
         return Reservation(slot, slot.staff_ids[0] if slot.staff_ids else None)
 
-    if not first.staff_ids:  # a service without staff: the location is the resource
+    # Any free staff member will do: lock them all (one ordered call), look once, take the first.
+    staff_ids = list(service.staff.filter(active=True).order_by("id").values_list("id", flat=True))
+    if staff_ids:
+        resources_lock([lock_key("staff", staff_id) for staff_id in staff_ids])
+    else:  # a service without staff: the location is the resource
         resources_lock([lock_key("location", location.pk)])
-        return Reservation(slot_check(service, starts_at, **check), None)
-
-    # Assign a free staff member: try each in ascending id, keeping the locks taken so far.
-    for staff_id in sorted(first.staff_ids):
-        resources_lock([lock_key("staff", staff_id)])
-        try:
-            slot = slot_check(service, starts_at, staff=StaffMember(pk=staff_id), **check)
-        except Conflict:
-            continue
-        return Reservation(slot, staff_id)
-    raise Conflict()
+    slot = slot_check(service, starts_at, **check)
+    return Reservation(slot, slot.staff_ids[0] if slot.staff_ids else None)
 
 
 def row_insert(model, **fields):
