@@ -140,3 +140,17 @@ def test_joining_an_appointment_is_422(shop):
                              actor=SYSTEM)  # fmt: skip
     with pytest.raises(Unprocessable):
         participant_join(booking=booking, customer=make_customer(org), actor=SYSTEM)
+
+
+def test_a_pending_class_is_confirmed_when_a_joiner_from_any_surface_reaches_the_minimum():
+    org = make_org()
+    location = make_location(org)
+    yoga = make_service(org, locations=[location], kind=Service.Kind.GROUP, capacity_min=3, capacity_max=10)
+    starts_at = at(org, 10)
+    session = booking_create(service=yoga, location=location, starts_at=starts_at, customer=make_customer(org),
+                             actor=SYSTEM, status="pending")  # fmt: skip
+    participant_join(booking=session, customer=make_customer(org), actor=SYSTEM)
+    assert Booking.objects.get(pk=session.pk).status == "pending"
+    booking_create(service=yoga, location=location, starts_at=starts_at, customer=make_customer(org), actor=SYSTEM)
+    assert Booking.objects.get(pk=session.pk).status == "confirmed"
+    assert BookingEvent.objects.filter(booking=session, action="status_changed", to_value="confirmed").exists()

@@ -9,6 +9,7 @@ from django.utils import timezone as djtz
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, Participant, RecurringSeries
 from bookings.services.actors import Actor
 from bookings.services.audit import audit_record
+from bookings.services.quorum import session_confirm_on_quorum
 from bookings.services.reservation import Reservation, row_insert, slot_reserve
 from bookings.webhooks import booking_event_data, webhook_emit
 from holds.models import Hold
@@ -96,7 +97,8 @@ def _place(
             event_type="participant.joined",
             data=participant_event_data(participant),
         )
-        return session
+        # Whichever surface the joiner came through, a session waiting for its minimum goes ahead now.
+        return session_confirm_on_quorum(session=session, actor=actor)
     return _booking_insert(
         reservation, service, location, customer, actor, team, party_size, status, source, timezone, contact, fields
     )
