@@ -21,6 +21,7 @@ booking's or hold's buffer-extended interval.
 from __future__ import annotations
 
 import bisect
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -46,6 +47,9 @@ class Slot:
     location_id: int
     staff_ids: tuple[int, ...] = ()  # staff free for this slot; () for services without staff
     capacity: int | None = None  # remaining seats for group services; None for appointments
+    # The public identifiers of location_id and staff_ids, read by the same queries (not compared).
+    location_uuid: uuid.UUID | None = field(default=None, compare=False)
+    staff_uuids: tuple[uuid.UUID, ...] = field(default=(), compare=False)
 
 
 @dataclass
@@ -151,12 +155,14 @@ class _Schedule:
             )
         else:
             staff_qs = staff_qs.annotate(in_team=Value(True))
-        all_staff = list(staff_qs.values_list("id", "in_team"))
+        all_staff = list(staff_qs.values_list("id", "uuid", "in_team"))
         # A service with no staff at all is served by the location itself.
         self.uses_staff = bool(all_staff)
         self.staff_ids = [
-            staff_id for staff_id, in_team in all_staff if in_team and (staff is None or staff_id == staff.pk)
+            staff_id for staff_id, _uuid, in_team in all_staff if in_team and (staff is None or staff_id == staff.pk)
         ]
+        self.staff_uuids: dict[int, uuid.UUID] = {staff_id: staff_uuid for staff_id, staff_uuid, _ in all_staff}
+        self.location_uuids: dict[int, uuid.UUID] = {loc.id: loc.uuid for loc in self.locations}
 
         location_ids = [loc.id for loc in self.locations]
         owners = Q(staff_id__in=self.staff_ids) | Q(location_id__in=location_ids)
@@ -166,22 +172,26 @@ class _Schedule:
         self.last_day = (end + timedelta(days=1)).date()
 
         self.rules: dict[tuple[str, int], list[tuple[int, time, time]]] = defaultdict(list)
-        for row in WorkingHours.objects.filter(owners).values_list(
-            "staff_id", "location_id", "weekday", "start_time", "end_time"
+        # The engine sorts what it reads itself: no ORDER BY (the models' Meta.ordering) on these reads.
+        for row in (
+            WorkingHours.objects.filter(owners)
+            .order_by()
+            .values_list("staff_id", "location_id", "weekday", "start_time", "end_time")
         ):
             self.rules[self._owner(row[0], row[1])].append((row[2], row[3], row[4]))
 
         self.overrides: dict[tuple[str, int], dict[date, list]] = defaultdict(lambda: defaultdict(list))
-        for row in DateOverride.objects.filter(owners, date__gte=self.first_day, date__lte=self.last_day).values_list(
-            "staff_id", "location_id", "date", "start_time", "end_time"
-        ):
+        overrides = DateOverride.objects.filter(owners, date__gte=self.first_day, date__lte=self.last_day).order_by()
+        for row in overrides.values_list("staff_id", "location_id", "date", "start_time", "end_time"):
             self.overrides[self._owner(row[0], row[1])][row[2]].append((row[3], row[4]))
 
         pad = self.before + self.after
         lo, hi = start - pad - self.duration, end + pad + self.duration
         time_off: dict[tuple[str, int], list[Interval]] = defaultdict(list)
-        for row in TimeOff.objects.filter(owners, starts_at__lt=hi, ends_at__gt=lo).values_list(
-            "staff_id", "location_id", "starts_at", "ends_at"
+        for row in (
+            TimeOff.objects.filter(owners, starts_at__lt=hi, ends_at__gt=lo)
+            .order_by()
+            .values_list("staff_id", "location_id", "starts_at", "ends_at")
         ):
             time_off[self._owner(row[0], row[1])].append((row[2], row[3]))
         self.time_off = {k: _Disjoint(v) for k, v in time_off.items()}
@@ -191,7 +201,7 @@ class _Schedule:
         resource = Q(staff_id__in=self.staff_ids) | Q(location_id__in=location_ids, staff__isnull=True, is_group=False)
         bookings = Booking.objects.filter(
             resource, status__in=ACTIVE_STATUSES, blocked_start__lt=hi, blocked_end__gt=lo
-        )
+        ).order_by()
         if ignore_booking is not None:
             bookings = bookings.exclude(pk=ignore_booking.pk)
         # Group sessions of this service: their staff are busy except for joining the session itself.
@@ -214,10 +224,12 @@ class _Schedule:
             ).annotate(seats=Sum("participants__party_size", filter=Q(participants__status=Participant.Status.ACTIVE)))
             if ignore_booking is not None:
                 sessions = sessions.exclude(pk=ignore_booking.pk)
-            for b_id, loc_id, starts_at, staff_id, seats in sessions.values_list(
-                "id", "location_id", "starts_at", "staff_id", "seats"
+            for b_id, loc_id, starts_at, staff_id, staff_uuid, seats in sessions.values_list(
+                "id", "location_id", "starts_at", "staff_id", "staff__uuid", "seats"
             ):
                 self.sessions[(loc_id, starts_at)] = {"id": b_id, "staff_id": staff_id, "seats": seats or 0}
+                if staff_id:  # a session's host may since have left the service: its uuid comes from here
+                    self.staff_uuids.setdefault(staff_id, staff_uuid)
         # Sessions of this service still block their staff for other start times.
         for (_loc_id, starts_at), session in self.sessions.items():
             if session["staff_id"]:
@@ -232,7 +244,7 @@ class _Schedule:
             expires_at__gt=now,
             blocked_start__lt=hi,
             blocked_end__gt=lo,
-        )
+        ).order_by()
         if ignore_hold is not None:
             holds = holds.exclude(pk=ignore_hold.pk)
         for staff_id, loc_id, service_id, hold_service_group, starts_at, bs, be, party in holds.values_list(
@@ -357,15 +369,16 @@ class _Schedule:
             return f"Booking is too far ahead: at most {org.max_advance_days} days in advance"
         return None
 
-
-def _to_slot(cand: _Candidate, service: Service) -> Slot:
-    return Slot(
-        starts_at=cand.starts_at,
-        ends_at=cand.ends_at,
-        location_id=cand.location_id,
-        staff_ids=tuple(cand.free_staff),
-        capacity=cand.capacity if service.is_group else None,
-    )
+    def slot(self, cand: _Candidate) -> Slot:
+        return Slot(
+            starts_at=cand.starts_at,
+            ends_at=cand.ends_at,
+            location_id=cand.location_id,
+            staff_ids=tuple(cand.free_staff),
+            capacity=cand.capacity if self.service.is_group else None,
+            location_uuid=self.location_uuids[cand.location_id],
+            staff_uuids=tuple(self.staff_uuids[staff_id] for staff_id in cand.free_staff),
+        )
 
 
 def find_slots(
@@ -390,7 +403,7 @@ def find_slots(
     if start >= end:
         return []
     return [
-        _to_slot(cand, service)
+        schedule.slot(cand)
         for cand in schedule.candidates(start, end, party_size=party_size)
         if schedule.is_free(cand, party_size)
     ]
@@ -460,4 +473,4 @@ def slot_check(
         if service.is_group and cand.capacity is not None and cand.capacity < party_size:
             raise Conflict("Not enough seats left in this session" if cand.capacity else "This session is full")
         raise Conflict()
-    return _to_slot(cand, service)
+    return schedule.slot(cand)
