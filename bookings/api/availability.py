@@ -10,15 +10,14 @@ from rest_framework.views import APIView
 
 from bookings.api.resolve import (
     location_by_ref,
-    organization_for_key,
     parse_aware_datetime,
-    service_by_slug,
+    service_for_key,
     staff_by_ref,
     team_by_ref,
 )
 from bookings.availability import find_slots
 from organizations.errors import InvalidInput
-from organizations.models import ApiKey, Location, StaffMember
+from organizations.models import ApiKey
 
 MAX_WINDOW = timedelta(days=31)
 PUBLIC_KEY_KINDS = (ApiKey.Kind.PUBLIC, ApiKey.Kind.BUSINESS, ApiKey.Kind.HUB)
@@ -86,20 +85,13 @@ class PublicAvailabilityView(APIView):
         if not party_size.isdigit() or int(party_size) < 1:
             raise InvalidInput("party_size must be a positive integer")
 
-        organization = organization_for_key(params["org_slug"].strip(), request.auth)
-        service = service_by_slug(organization, params["service_slug"].strip())
-        org_ids = [organization.pk]
+        service = service_for_key(params["org_slug"].strip(), params["service_slug"].strip(), request.auth)
+        org_ids = [service.organization_id]
         location = location_by_ref(org_ids, params["location_id"]) if params.get("location_id") else None
         host = staff_by_ref(org_ids, params["host_id"]) if params.get("host_id") else None
         team = team_by_ref(org_ids, params["team_id"]) if params.get("team_id") else None
 
         slots = find_slots(service, start, end, location=location, staff=host, team=team, party_size=int(party_size))
-        staff_uuids = (
-            dict(StaffMember.objects.filter(organization=organization).values_list("id", "uuid"))
-            if any(s.staff_ids for s in slots)
-            else {}
-        )
-        location_uuids = dict(Location.objects.filter(organization=organization).values_list("id", "uuid"))
         team_uuid = str(team.uuid) if team else None
         return Response(
             {
@@ -107,10 +99,10 @@ class PublicAvailabilityView(APIView):
                     {
                         "startsAt": api_datetime(slot.starts_at),
                         "endsAt": api_datetime(slot.ends_at),
-                        "host_id": str(staff_uuids[slot.staff_ids[0]]) if slot.staff_ids else None,
-                        "host_ids": [str(staff_uuids[i]) for i in slot.staff_ids],
+                        "host_id": str(slot.staff_uuids[0]) if slot.staff_uuids else None,
+                        "host_ids": [str(staff_uuid) for staff_uuid in slot.staff_uuids],
                         "team_id": team_uuid,
-                        "location_id": str(location_uuids[slot.location_id]),
+                        "location_id": str(slot.location_uuid),
                         "capacity": slot.capacity if slot.capacity is not None else 1,
                     }
                     for slot in slots

@@ -8,6 +8,8 @@ organization gets the same 404 as an unknown slug.
 import uuid
 from datetime import datetime
 
+from django.db.models import Exists, OuterRef
+
 from organizations.errors import InvalidInput, NotFound
 from organizations.keys import key_organization_ids
 from organizations.models import ApiKey, Location, Organization, Service, StaffMember, Team
@@ -35,6 +37,26 @@ def organization_for_key(slug: str, api_key: ApiKey) -> Organization:
     if organization is None or organization.pk not in key_organization_ids(api_key):
         raise NotFound("Organization not found")
     return organization
+
+
+def service_for_key(org_slug: str, service_slug: str, api_key: ApiKey) -> Service:
+    """The active service `service_slug` of the organization `org_slug`, which `api_key` may act for,
+    with its organization loaded; the same 404s as `organization_for_key` then `service_by_slug`.
+
+    One query when both are found; the error paths ask again, step by step, to say which is missing.
+    """
+    key_orgs = ApiKey.organizations.through.objects.filter(
+        apikey_id=api_key.pk, organization_id=OuterRef("organization_id")
+    )
+    found = (
+        Service.objects.select_related("organization")
+        .filter(Exists(key_orgs), organization__slug=org_slug, slug=service_slug, active=True)
+        .order_by()[:1]  # at most one row: organization slugs and (organization, slug) are unique
+    )
+    service = next(iter(found), None)
+    if service is None:
+        service = service_by_slug(organization_for_key(org_slug, api_key), service_slug)
+    return service
 
 
 def _by_ref(queryset, ref, label: str):
