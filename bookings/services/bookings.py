@@ -131,6 +131,8 @@ def _booking_insert(
         **_contact_of(customer, contact),
         **fields,
     )
+    if reservation.staff is not None and reservation.staff.pk == booking.staff_id:
+        booking.staff = reservation.staff  # already read: the event below shows its uuid without a query
     audit_record(booking=booking, action="created", actor=actor, to_value=status)
     webhook_emit(organization=location.organization, event_type="booking.created", data=booking_event_data(booking))
     return booking

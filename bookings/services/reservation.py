@@ -6,7 +6,7 @@ deadlock): a group session's key first, then staff members; several staff member
 always locked in one call, which takes them in one global order.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
@@ -23,6 +23,7 @@ from organizations.models import Location, Service, StaffMember, Team
 class Reservation:
     slot: Slot
     staff_id: int | None  # the staff member who will serve it (assigned when none was asked for)
+    staff: StaffMember | None = field(default=None, compare=False)  # that staff member's row, when already read
 
 
 def slot_reserve(
@@ -54,7 +55,7 @@ def slot_reserve(
     )
     if staff is not None and not service.is_group:
         resources_lock([lock_key("staff", staff.pk)])
-        return Reservation(slot_check(service, starts_at, staff=staff, **check), staff.pk)
+        return Reservation(slot_check(service, starts_at, staff=staff, **check), staff.pk, staff)
 
     if service.is_group:
         resources_lock([lock_key("group", service.pk, location.pk, starts_at.astimezone(UTC).isoformat())])
@@ -67,13 +68,14 @@ def slot_reserve(
         return Reservation(slot, slot.staff_ids[0] if slot.staff_ids else None)
 
     # Any free staff member will do: lock them all (one ordered call), look once, take the first.
-    staff_ids = list(service.staff.filter(active=True).order_by("id").values_list("id", flat=True))
-    if staff_ids:
-        resources_lock([lock_key("staff", staff_id) for staff_id in staff_ids])
+    members = {member.pk: member for member in service.staff.filter(active=True).order_by("id")}
+    if members:
+        resources_lock([lock_key("staff", staff_id) for staff_id in members])
     else:  # a service without staff: the location is the resource
         resources_lock([lock_key("location", location.pk)])
     slot = slot_check(service, starts_at, **check)
-    return Reservation(slot, slot.staff_ids[0] if slot.staff_ids else None)
+    staff_id = slot.staff_ids[0] if slot.staff_ids else None
+    return Reservation(slot, staff_id, members.get(staff_id))
 
 
 def row_insert(model, **fields):
