@@ -10,7 +10,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from rest_framework.test import APIClient
 
+from bookings.api.resolve import service_for_key
 from bookings.models import Booking, WebhookEvent
+from organizations.errors import NotFound
 from organizations.models import ApiKey, Service
 from tests.factories import local_dt, make_booking, make_key, make_location, make_org, make_service, make_staff
 
@@ -117,3 +119,27 @@ def test_create_endpoint_query_count(staff_count, with_host, django_assert_max_n
     assert booking.staff == (staff[-1] if with_host else staff[0])
     event = WebhookEvent.objects.get(type="booking.created")
     assert event.data["staff_id"] == str(booking.staff.uuid)
+
+
+@pytest.mark.django_db
+def test_service_for_key_keeps_the_step_by_step_404s():
+    org, _location, _staff, service, _client = setup(1)
+    other_key, _ = make_key(make_org(), kind=ApiKey.Kind.HUB)
+    hub_key, _ = make_key(make_org(), kind=ApiKey.Kind.HUB)
+    hub_key.organizations.add(org)
+    own_key = ApiKey.objects.get(organizations=org, kind=ApiKey.Kind.PUBLIC)
+
+    assert service_for_key(org.slug, service.slug, own_key) == service
+    found = service_for_key(org.slug, service.slug, hub_key)  # a key of several organizations
+    assert found == service and found.organization == org
+    cases = [
+        ("nobody", service.slug, own_key, "Organization not found"),
+        (org.slug, service.slug, other_key, "Organization not found"),  # exists, but not this key's
+        (org.slug, "juggling", own_key, "Service not found"),
+    ]
+    Service.objects.filter(pk=service.pk).update(active=False)
+    cases.append((org.slug, service.slug, own_key, "Service not found"))
+    for org_slug, service_slug, key, detail in cases:
+        with pytest.raises(NotFound) as raised:
+            service_for_key(org_slug, service_slug, key)
+        assert raised.value.detail == detail
