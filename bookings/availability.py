@@ -10,6 +10,8 @@ small number of queries whatever the window or the number of staff (no N+1):
 6. active bookings that could overlap (same staff, any service; the location when no staff);
 7. group sessions of this service with their seats taken (group services only);
 8. active holds (`expires_at` in the future: a hold stops blocking the moment it expires).
+Slots also carry the uuids of their location and staff (read by queries 1, 2 and 7), so that
+callers showing them need no further query.
 
 Schedules are wall-clock rules in the location's time zone (fallback: the organization's), so
 a 09:00 opening is 09:00 local on both sides of a DST change; a slot at a local time that does
