@@ -21,6 +21,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def seed(random_gen: random.Random, start_day: date):
+    from django.db import connection
+
     from bookings.models import Booking
     from organizations.models import Location, Organization, Service, StaffMember, WorkingHours
 
@@ -70,6 +72,9 @@ def seed(random_gen: random.Random, start_day: date):
                 )  # fmt: skip
             )
     Booking.objects.bulk_create(bookings, batch_size=1000)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # planner statistics, as a live database has them
+            cursor.execute("ANALYZE")
     return org, location, staff, service, len(bookings)
 
 
