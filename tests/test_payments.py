@@ -146,6 +146,24 @@ def test_completed_checkout_confirms_the_booking_once(shop, stripe_standin):
     assert shop.session.get(f"/api/v1/bookings/{data['id']}").json()["redirect_url"] is None
 
 
+def test_the_confirmation_email_goes_out_once_the_deposit_is_paid(
+    shop, stripe_standin, mailoutbox, django_capture_on_commit_callbacks
+):
+    data = book_with_deposit(shop)
+    assert mailoutbox == []  # pending: nothing confirmed yet
+    session = stripe_standin.sessions[Booking.objects.get().stripe_checkout_session_id]
+    payload = stripe_event("checkout.session.completed", session, status="complete", payment_status="paid")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send(payload).json()["outcome"] == "confirmed"
+    with django_capture_on_commit_callbacks(execute=True):
+        send(payload)  # a replay sends nothing again
+
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == ["jane@example.com"]
+    assert data["confirmation_number"] in mailoutbox[0].body
+
+
 def test_expired_checkout_cancels_the_booking_and_frees_the_slot(shop, stripe_standin):
     data = book_with_deposit(shop)
     session = stripe_standin.sessions[Booking.objects.get().stripe_checkout_session_id]

@@ -7,6 +7,7 @@ surface and the admin.
 """
 
 from datetime import timedelta
+from functools import partial
 
 import stripe
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus, StripeEvent
+from bookings.notifications import booking_confirmation_send
 from bookings.services.actors import Actor
 from bookings.services.audit import audit_record
 from bookings.services.bookings import booking_create_from_hold
@@ -227,6 +229,8 @@ def _checkout_completed(booking: Booking, session: dict) -> str:
         booking.save(update_fields=["payment_status", "updated_at"])
     if booking.status == BookingStatus.PENDING:
         booking_transition(booking=booking, to_status=BookingStatus.CONFIRMED, actor=STRIPE_ACTOR)
+        # The customer hears "confirmed" once the deposit is paid, never before, and only after commit.
+        transaction.on_commit(partial(booking_confirmation_send, booking.pk))
         return "confirmed"
     return f"paid, booking already {booking.status}"
 
