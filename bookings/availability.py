@@ -434,17 +434,12 @@ def slot_check(
         raise Unprocessable("party_size must be at least 1")
     if party_size > service.capacity_max:
         raise Unprocessable(f"party_size: {party_size} exceeds the service capacity of {service.capacity_max}")
-    schedule = _Schedule(
-        service,
-        starts_at,
-        starts_at + timedelta(microseconds=1),
-        location=location,
-        staff=staff,
-        team=team,
-        now=now,
-        ignore_booking=ignore_booking,
-        ignore_hold=ignore_hold,
-    )
+    instant = (starts_at, starts_at + timedelta(microseconds=1))
+
+    def schedule_at(**filters) -> _Schedule:
+        return _Schedule(service, *instant, location=location, now=now, **filters)
+
+    schedule = schedule_at(staff=staff, team=team, ignore_booking=ignore_booking, ignore_hold=ignore_hold)
     if not schedule.locations:
         raise Unprocessable("This service is not offered at that location")
     if enforce_policy:
@@ -454,19 +449,11 @@ def slot_check(
     if (staff is not None or team is not None) and not schedule.staff_ids:
         who = "host_id" if staff is not None else "team_id"
         raise Unprocessable(f"{who}: cannot serve this service")
-    found = schedule.candidates(starts_at, starts_at + timedelta(microseconds=1), party_size=party_size)
+    found = schedule.candidates(*instant, party_size=party_size)
     if not found:
         if staff is not None or team is not None:
-            unrestricted = _Schedule(
-                service,
-                starts_at,
-                starts_at + timedelta(microseconds=1),
-                location=location,
-                staff=None,
-                team=None,
-                now=now,
-            )
-            if unrestricted.candidates(starts_at, starts_at + timedelta(microseconds=1)):
+            # Not a slot for this host or team: say so when it is a slot for someone else.
+            if schedule_at(staff=None, team=None).candidates(*instant):
                 who = "host_id" if staff is not None else "team_id"
                 raise Unprocessable(f"{who}: not available at this time")
         raise Unprocessable(OUTSIDE_HOURS)

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from bookings.models import Booking, Participant, RecurringSeries
+from bookings.models import Participant, RecurringSeries
 from holds.models import Hold
 from organizations.models import ApiKey, Customer, Location, Service, TimeOff, WorkingHours
-from tests.factories import make_customer, make_key, make_location, make_org, make_service, make_staff
+from tests.factories import make_booking, make_customer, make_key, make_location, make_org, make_service, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -19,19 +19,7 @@ def auth(secret: str) -> dict:
 
 def make_booking_row(service: Service, location: Location, customer: Customer, starts_at: datetime, **fields):
     """A booking row as the core would store it (the resource API only reads these)."""
-    ends_at = starts_at + timedelta(minutes=service.duration_minutes)
-    return Booking.objects.create(
-        organization=service.organization,
-        service=service,
-        location=location,
-        customer=customer,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        blocked_start=starts_at,
-        blocked_end=ends_at,
-        timezone="America/New_York",
-        **fields,
-    )
+    return make_booking(service, location, starts_at, customer=customer, **fields)
 
 
 @pytest.fixture
