@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from bookings.models import Participant, RecurringSeries
 from holds.models import Hold
-from organizations.models import ApiKey, Customer, Location, Service, TimeOff, WorkingHours
+from organizations.models import ApiKey, Location, Service, TimeOff, WorkingHours
 from tests.factories import make_booking, make_customer, make_key, make_location, make_org, make_service, make_staff
 
 pytestmark = pytest.mark.django_db
@@ -15,11 +15,6 @@ pytestmark = pytest.mark.django_db
 
 def auth(secret: str) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
-
-
-def make_booking_row(service: Service, location: Location, customer: Customer, starts_at: datetime, **fields):
-    """A booking row as the core would store it (the resource API only reads these)."""
-    return make_booking(service, location, starts_at, customer=customer, **fields)
 
 
 @pytest.fixture
@@ -48,7 +43,7 @@ def tenant_a():
         timezone="America/New_York",
         dtstart_local=starts,
     )
-    session = make_booking_row(group, location, customer, starts, is_group=True, series=series)
+    session = make_booking(group, location, starts, customer=customer, is_group=True, series=series)
     participant = Participant.objects.create(booking=session, customer=customer)
     hold = Hold.objects.create(
         organization=org,

@@ -214,19 +214,20 @@ def _booking_for_session(session: dict) -> Booking | None:
     return booking
 
 
+def _payment_status_set(booking: Booking, payment_status: str, *, action: str) -> None:
+    """Record what Stripe told us about the deposit, audited like every other change."""
+    audit_record(
+        booking=booking, action=action, actor=STRIPE_ACTOR, from_value=booking.payment_status, to_value=payment_status
+    )
+    booking.payment_status = payment_status
+    booking.save(update_fields=["payment_status", "updated_at"])
+
+
 def _checkout_completed(booking: Booking, session: dict) -> str:
     if session.get("payment_status") not in ("paid", "no_payment_required"):
         return "awaiting payment"  # a delayed method; async_payment_succeeded follows
     if booking.payment_status != Booking.PaymentStatus.PAID:
-        audit_record(
-            booking=booking,
-            action="deposit_paid",
-            actor=STRIPE_ACTOR,
-            from_value=booking.payment_status,
-            to_value=Booking.PaymentStatus.PAID,
-        )
-        booking.payment_status = Booking.PaymentStatus.PAID
-        booking.save(update_fields=["payment_status", "updated_at"])
+        _payment_status_set(booking, Booking.PaymentStatus.PAID, action="deposit_paid")
     if booking.status == BookingStatus.PENDING:
         booking_transition(booking=booking, to_status=BookingStatus.CONFIRMED, actor=STRIPE_ACTOR)
         # The customer hears "confirmed" once the deposit is paid, never before, and only after commit.
@@ -238,15 +239,7 @@ def _checkout_completed(booking: Booking, session: dict) -> str:
 def _checkout_expired(booking: Booking, session: dict) -> str:
     if booking.payment_status == Booking.PaymentStatus.PAID or booking.status != BookingStatus.PENDING:
         return f"nothing to do, booking {booking.status}"
-    audit_record(
-        booking=booking,
-        action="deposit_expired",
-        actor=STRIPE_ACTOR,
-        from_value=booking.payment_status,
-        to_value=Booking.PaymentStatus.EXPIRED,
-    )
-    booking.payment_status = Booking.PaymentStatus.EXPIRED
-    booking.save(update_fields=["payment_status", "updated_at"])
+    _payment_status_set(booking, Booking.PaymentStatus.EXPIRED, action="deposit_expired")
     booking_cancel(booking=booking, actor=STRIPE_ACTOR, reason="Deposit not paid: checkout expired")
     return "cancelled"
 
