@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class BookingsConfig(AppConfig):
     name = "bookings"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from bookings.availability_cache import connect_invalidation
+
+        connect_invalidation()

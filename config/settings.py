@@ -125,6 +125,8 @@ else:
 
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "bookings.api.errors.ratelimited"
+# How long a public availability answer may be reused (bookings/availability_cache.py); 0: never.
+AVAILABILITY_CACHE_SECONDS = int(os.environ.get("AVAILABILITY_CACHE_SECONDS", "10"))
 # Bookings one API key may create per minute on the public API.
 BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "10/m")
 # Failed confirmation-number lookups per client IP and per confirmation number.

@@ -15,9 +15,10 @@ from bookings.api.resolve import (
     staff_by_ref,
     team_by_ref,
 )
-from bookings.availability import find_slots
+from bookings.availability import Slot, find_slots
+from bookings.availability_cache import availability_cached
 from organizations.errors import InvalidInput
-from organizations.models import ApiKey
+from organizations.models import ApiKey, Team
 
 MAX_WINDOW = timedelta(days=31)
 PUBLIC_KEY_KINDS = (ApiKey.Kind.PUBLIC, ApiKey.Kind.BUSINESS, ApiKey.Kind.HUB)
@@ -91,21 +92,37 @@ class PublicAvailabilityView(APIView):
         host = staff_by_ref(org_ids, params["host_id"]) if params.get("host_id") else None
         team = team_by_ref(org_ids, params["team_id"]) if params.get("team_id") else None
 
-        slots = find_slots(service, start, end, location=location, staff=host, team=team, party_size=int(party_size))
-        team_uuid = str(team.uuid) if team else None
-        return Response(
-            {
-                "slots": [
-                    {
-                        "startsAt": api_datetime(slot.starts_at),
-                        "endsAt": api_datetime(slot.ends_at),
-                        "host_id": str(slot.staff_uuids[0]) if slot.staff_uuids else None,
-                        "host_ids": [str(staff_uuid) for staff_uuid in slot.staff_uuids],
-                        "team_id": team_uuid,
-                        "location_id": str(slot.location_uuid),
-                        "capacity": slot.capacity if slot.capacity is not None else 1,
-                    }
-                    for slot in slots
-                ]
-            }
+        party_size = int(party_size)
+
+        def compute():
+            slots = find_slots(service, start, end, location=location, staff=host, team=team, party_size=party_size)
+            return public_slots_data(slots, team), slots
+
+        params = (
+            service.pk,
+            location.pk if location else None,
+            host.pk if host else None,
+            team.pk if team else None,
+            start.astimezone(UTC).isoformat(),
+            end.astimezone(UTC).isoformat(),
+            party_size,
         )
+        return Response(availability_cached(service.organization, params, compute))
+
+
+def public_slots_data(slots: list[Slot], team: Team | None) -> dict:
+    team_uuid = str(team.uuid) if team else None
+    return {
+        "slots": [
+            {
+                "startsAt": api_datetime(slot.starts_at),
+                "endsAt": api_datetime(slot.ends_at),
+                "host_id": str(slot.staff_uuids[0]) if slot.staff_uuids else None,
+                "host_ids": [str(staff_uuid) for staff_uuid in slot.staff_uuids],
+                "team_id": team_uuid,
+                "location_id": str(slot.location_uuid),
+                "capacity": slot.capacity if slot.capacity is not None else 1,
+            }
+            for slot in slots
+        ]
+    }

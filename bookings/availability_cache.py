@@ -1,0 +1,154 @@
+"""A shared cache of public availability answers, versioned per organization.
+
+Why: computing free slots is most of an availability request's cost (seven queries and the
+engine), and many customers ask for the same days. An answer is stored under its organization's
+current version token. Every write that can change a slot (bookings, participants, holds, working
+hours, overrides, time off, staff, teams, services, locations, the organization itself) replaces
+that token, so a cached answer is never served once such a write has committed. The token is
+replaced when the model signal fires and again after commit: a reader between the two may store
+the old state under the intermediate token, which the second replacement abandons.
+
+Time alone changes availability too. An entry never outlives the moment its first slot falls
+inside the minimum notice, so the cache never offers a slot the engine would refuse as too soon.
+Slots freed by time (a hold expiring, the advance limit moving) appear at most
+`AVAILABILITY_CACHE_SECONDS` late: the cache may under-offer briefly, never over-offer.
+
+The cache is Django's default cache: Redis with `REDIS_URL` (shared by every process, required
+with several workers), local memory otherwise (one process, as `make run` serves).
+`AVAILABILITY_CACHE_SECONDS=0` turns it off. Bookings never rely on it: creation re-checks the
+slot under the resource locks.
+
+Invalidation rides on model signals, which `QuerySet.update()`, `bulk_create()` and raw SQL
+skip: code writing those models that way must call `availability_invalidate` itself.
+"""
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils import timezone as djtz
+
+from bookings.availability import Slot
+from bookings.models import Booking, Participant
+from holds.models import Hold
+from organizations.models import (
+    DateOverride,
+    Location,
+    Organization,
+    Service,
+    StaffMember,
+    Team,
+    TimeOff,
+    WorkingHours,
+)
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "availability"
+
+
+def _version_key(organization_id: int) -> str:
+    return f"{PREFIX}:version:{organization_id}"
+
+
+def _entry_key(organization_id: int, version: str, params: tuple) -> str:
+    digest = hashlib.blake2b(repr(params).encode(), digest_size=16).hexdigest()
+    return f"{PREFIX}:{organization_id}:{version}:{digest}"
+
+
+def _current_version(organization_id: int) -> str:
+    key = _version_key(organization_id)
+    version = cache.get(key)
+    if version is None:
+        cache.add(key, uuid.uuid4().hex, timeout=None)  # two first readers: one token wins
+        version = cache.get(key)
+    return version
+
+
+def availability_cached(organization: Organization, params: tuple, compute: Callable[[], tuple[Any, list[Slot]]]):
+    """The answer for `params`: cached under the organization's current version, else `compute()`d.
+
+    `compute` returns the answer and the slots it shows; the answer is kept until the first of
+    those slots falls inside the minimum notice, and at most AVAILABILITY_CACHE_SECONDS.
+    """
+    if settings.AVAILABILITY_CACHE_SECONDS <= 0:
+        return compute()[0]
+    try:
+        version = _current_version(organization.pk)
+        key = _entry_key(organization.pk, version, params)
+        answer = cache.get(key)
+    except Exception:  # noqa: BLE001 - a cache outage costs speed, never an answer
+        logger.exception("availability cache unreachable; computing")
+        return compute()[0]
+    if answer is not None:
+        return answer
+    answer, slots = compute()
+    now = djtz.now()  # after computing: the engine's own "now" was earlier, so this errs short
+    timeout = float(settings.AVAILABILITY_CACHE_SECONDS)
+    if slots:
+        too_soon_at = min(slot.starts_at for slot in slots) - timedelta(minutes=organization.min_notice_minutes)
+        timeout = min(timeout, (too_soon_at - now).total_seconds())
+    if timeout >= 1:
+        try:
+            cache.set(key, answer, timeout=int(timeout))
+        except Exception:  # noqa: BLE001
+            logger.exception("availability cache unreachable; not stored")
+    return answer
+
+
+def _replace_version(organization_id: int) -> None:
+    try:
+        cache.set(_version_key(organization_id), uuid.uuid4().hex, timeout=None)
+    except Exception:  # noqa: BLE001 - entries still expire within AVAILABILITY_CACHE_SECONDS
+        logger.exception("availability cache unreachable; version of organization %s not replaced", organization_id)
+
+
+def availability_invalidate(organization_id: int | None) -> None:
+    """Abandon the organization's cached answers now and again once the current transaction commits."""
+    if organization_id is None or settings.AVAILABILITY_CACHE_SECONDS <= 0:
+        return
+    _replace_version(organization_id)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _replace_version(organization_id))
+
+
+# --- What invalidates: every model the engine reads ---------------------------------------
+
+SCHEDULE_MODELS = (Location, StaffMember, Team, Service, WorkingHours, DateOverride, TimeOff, Booking, Hold)
+
+
+def _organization_id(instance) -> int | None:
+    if isinstance(instance, Organization):
+        return instance.pk
+    if isinstance(instance, Participant):
+        if Participant.booking.is_cached(instance):
+            return instance.booking.organization_id
+        return Booking.objects.filter(pk=instance.booking_id).values_list("organization_id", flat=True).first()
+    return getattr(instance, "organization_id", None)
+
+
+def _on_write(sender, instance, raw=False, **kwargs) -> None:
+    if raw:  # fixtures being loaded
+        return
+    availability_invalidate(_organization_id(instance))
+
+
+def _on_m2m(sender, instance, action: str, **kwargs) -> None:
+    if action in ("post_add", "post_remove", "post_clear"):
+        availability_invalidate(_organization_id(instance))
+
+
+def connect_invalidation() -> None:
+    """Wire the model signals (called once, from BookingsConfig.ready)."""
+    for model in (Organization, Participant, *SCHEDULE_MODELS):
+        post_save.connect(_on_write, sender=model, dispatch_uid=f"availability-save-{model.__name__}")
+        post_delete.connect(_on_write, sender=model, dispatch_uid=f"availability-delete-{model.__name__}")
+    for through in (Service.locations.through, Service.staff.through, Team.members.through):
+        m2m_changed.connect(_on_m2m, sender=through, dispatch_uid=f"availability-m2m-{through.__name__}")
