@@ -6,6 +6,7 @@ class BookingsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from bookings.availability_cache import connect_invalidation
+        from bookings import availability_cache, catalog_cache
 
-        connect_invalidation()
+        availability_cache.connect_invalidation()
+        catalog_cache.connect_invalidation()

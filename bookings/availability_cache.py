@@ -4,9 +4,7 @@ Why: computing free slots is most of an availability request's cost (seven queri
 engine), and many customers ask for the same days. An answer is stored under its organization's
 current version token. Every write that can change a slot (bookings, participants, holds, working
 hours, overrides, time off, staff, teams, services, locations, the organization itself) replaces
-that token, so a cached answer is never served once such a write has committed. The token is
-replaced when the model signal fires and again after commit: a reader between the two may store
-the old state under the intermediate token, which the second replacement abandons.
+that token, so a cached answer is never served once such a write has committed (bookings/versioned_cache.py).
 
 Time alone changes availability too. An entry never outlives the moment its first slot falls
 inside the minimum notice, so the cache never offers a slot the engine would refuse as too soon.
@@ -23,20 +21,17 @@ skip: code writing those models that way must call `availability_invalidate` its
 """
 
 import hashlib
-import logging
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone as djtz
 
 from bookings.availability import Slot
 from bookings.models import Booking, Participant
+from bookings.versioned_cache import CacheUnavailable, version_replace, versioned_get, versioned_set
 from holds.models import Hold
 from organizations.models import (
     DateOverride,
@@ -49,8 +44,6 @@ from organizations.models import (
     WorkingHours,
 )
 
-logger = logging.getLogger(__name__)
-
 PREFIX = "availability"
 
 
@@ -58,18 +51,9 @@ def _version_key(organization_id: int) -> str:
     return f"{PREFIX}:version:{organization_id}"
 
 
-def _entry_key(organization_id: int, version: str, params: tuple) -> str:
+def _entry_key(organization_id: int, params: tuple) -> str:
     digest = hashlib.blake2b(repr(params).encode(), digest_size=16).hexdigest()
-    return f"{PREFIX}:{organization_id}:{version}:{digest}"
-
-
-def _current_version(organization_id: int) -> str:
-    key = _version_key(organization_id)
-    version = cache.get(key)
-    if version is None:
-        cache.add(key, uuid.uuid4().hex, timeout=None)  # two first readers: one token wins
-        version = cache.get(key)
-    return version
+    return f"{PREFIX}:{organization_id}:{digest}"
 
 
 def availability_cached(organization: Organization, params: tuple, compute: Callable[[], tuple[Any, list[Slot]]]):
@@ -80,12 +64,10 @@ def availability_cached(organization: Organization, params: tuple, compute: Call
     """
     if settings.AVAILABILITY_CACHE_SECONDS <= 0:
         return compute()[0]
+    key = _entry_key(organization.pk, params)
     try:
-        version = _current_version(organization.pk)
-        key = _entry_key(organization.pk, version, params)
-        answer = cache.get(key)
-    except Exception:  # noqa: BLE001 - a cache outage costs speed, never an answer
-        logger.exception("availability cache unreachable; computing")
+        version, answer = versioned_get(_version_key(organization.pk), key)
+    except CacheUnavailable:
         return compute()[0]
     if answer is not None:
         return answer
@@ -96,27 +78,14 @@ def availability_cached(organization: Organization, params: tuple, compute: Call
         too_soon_at = min(slot.starts_at for slot in slots) - timedelta(minutes=organization.min_notice_minutes)
         timeout = min(timeout, (too_soon_at - now).total_seconds())
     if timeout >= 1:
-        try:
-            cache.set(key, answer, timeout=int(timeout))
-        except Exception:  # noqa: BLE001
-            logger.exception("availability cache unreachable; not stored")
+        versioned_set(key, version, answer, int(timeout))
     return answer
-
-
-def _replace_version(organization_id: int) -> None:
-    try:
-        cache.set(_version_key(organization_id), uuid.uuid4().hex, timeout=None)
-    except Exception:  # noqa: BLE001 - entries still expire within AVAILABILITY_CACHE_SECONDS
-        logger.exception("availability cache unreachable; version of organization %s not replaced", organization_id)
 
 
 def availability_invalidate(organization_id: int | None) -> None:
     """Abandon the organization's cached answers now and again once the current transaction commits."""
-    if organization_id is None or settings.AVAILABILITY_CACHE_SECONDS <= 0:
-        return
-    _replace_version(organization_id)
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: _replace_version(organization_id))
+    if organization_id is not None and settings.AVAILABILITY_CACHE_SECONDS > 0:
+        version_replace(_version_key(organization_id))
 
 
 # --- What invalidates: every model the engine reads ---------------------------------------

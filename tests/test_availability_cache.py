@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from bookings.availability import Slot
-from bookings.availability_cache import _current_version, availability_cached
+from bookings.availability_cache import _version_key, availability_cached
 from bookings.models import BookingStatus
 from bookings.services.actors import SYSTEM
 from bookings.services.bookings import participant_join
@@ -73,13 +73,14 @@ def utc_text(moment: datetime) -> str:
 def test_a_repeated_question_is_answered_from_the_cache(api_client, salon, django_assert_max_num_queries):
     first = starts(api_client, salon)
     assert len(first) == 7  # 09:00 .. 16:00 but 13:00
-    with django_assert_max_num_queries(2):  # the key and the service; no engine queries
+    with django_assert_max_num_queries(1):  # the key itself; the service and the slots are cached
         again = starts(api_client, salon)
     assert again == first
 
 
 def test_turned_off_every_answer_is_computed(api_client, salon, settings, django_assert_num_queries):
     settings.AVAILABILITY_CACHE_SECONDS = 0
+    settings.CATALOG_CACHE_SECONDS = 0
     starts(api_client, salon)
     with django_assert_num_queries(9):
         starts(api_client, salon)
@@ -207,12 +208,12 @@ def test_a_joiner_takes_seats_of_a_class_at_once(api_client, salon):
 
 def test_the_version_is_replaced_again_after_commit(salon, django_capture_on_commit_callbacks):
     """A reader between the write and its commit may cache the old state: the commit abandons it."""
-    org_id = salon["org"].pk
+    version_key = _version_key(salon["org"].pk)
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
             _time_off_ten(salon)
-            during = _current_version(org_id)
-    assert _current_version(org_id) != during
+            during = cache.get(version_key)
+    assert during is not None and cache.get(version_key) != during
 
 
 def _slot(starts_at: datetime) -> Slot:
@@ -257,3 +258,47 @@ def test_a_cache_outage_costs_speed_not_answers(api_client, salon, monkeypatch):
 
     monkeypatch.setattr(cache, "get", unreachable)
     assert starts(api_client, salon) == expected
+
+
+def _service_deactivated(salon):
+    salon["service"].active = False
+    salon["service"].save()
+
+
+def _service_renamed(salon):
+    salon["service"].slug = "renamed"
+    salon["service"].save()
+
+
+def _organization_renamed(salon):
+    salon["org"].slug = "renamed-org"
+    salon["org"].save()
+
+
+def _key_loses_the_organization(salon):
+    key = ApiKey.objects.get(organizations=salon["org"])
+    key.organizations.remove(salon["org"])
+
+
+@pytest.mark.parametrize(
+    ("write", "status", "detail"),
+    [
+        (_service_deactivated, 404, "Service not found"),
+        (_service_renamed, 404, "Service not found"),
+        (_organization_renamed, 404, "Organization not found"),
+        (_key_loses_the_organization, 404, "Organization not found"),
+    ],
+)
+def test_the_cached_service_of_a_key_follows_catalog_changes_at_once(api_client, salon, write, status, detail):
+    day = salon["day"]
+    params = {
+        "org_slug": salon["org"].slug,
+        "service_slug": salon["service"].slug,
+        "from": f"{day}T00:00:00Z",
+        "to": f"{day}T23:00:00Z",
+    }
+    assert api_client.get(URL, params, HTTP_X_KORDLESS_KEY=salon["secret"]).status_code == 200
+    write(salon)
+    response = api_client.get(URL, params, HTTP_X_KORDLESS_KEY=salon["secret"])
+    assert response.status_code == status
+    assert response.json()["detail"].startswith(detail)

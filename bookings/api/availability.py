@@ -11,12 +11,12 @@ from rest_framework.views import APIView
 from bookings.api.resolve import (
     location_by_ref,
     parse_aware_datetime,
-    service_for_key,
     staff_by_ref,
     team_by_ref,
 )
 from bookings.availability import Slot, find_slots
 from bookings.availability_cache import availability_cached
+from bookings.catalog_cache import service_for_key_cached
 from organizations.errors import InvalidInput
 from organizations.models import ApiKey, Team
 
@@ -86,7 +86,7 @@ class PublicAvailabilityView(APIView):
         if not party_size.isdigit() or int(party_size) < 1:
             raise InvalidInput("party_size must be a positive integer")
 
-        service = service_for_key(params["org_slug"].strip(), params["service_slug"].strip(), request.auth)
+        service = service_for_key_cached(params["org_slug"].strip(), params["service_slug"].strip(), request.auth)
         org_ids = [service.organization_id]
         location = location_by_ref(org_ids, params["location_id"]) if params.get("location_id") else None
         host = staff_by_ref(org_ids, params["host_id"]) if params.get("host_id") else None

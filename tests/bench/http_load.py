@@ -3,9 +3,11 @@
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python -m tests.bench.http_load
 
 Bounded by design: a fixed number of requests per phase, a fixed number of client threads and a
-time cap per phase. Phases:
+time cap per phase. The workers share the local Redis as their cache (as production's REDIS_URL)
+when it answers. Phases:
 
-1. availability: GET /public/availability for one day, over many days;
+0. availability with the answer cache off (AVAILABILITY_CACHE_SECONDS=0), for comparison;
+1. availability: GET /public/availability for one day, over 60 days;
 2. create (distinct slots): POST /public/bookings, every request a different host and time;
 3. create (race): every request for one of a few slots, so most get 409.
 
@@ -16,7 +18,8 @@ of 5xx answers must both be 0. Never run by pytest (the file name does not start
 Environment: BENCH_DATABASE_URL (else DATABASE_URL; must be PostgreSQL), BENCH_CLIENTS (32),
 BENCH_AVAILABILITY_REQUESTS (1500), BENCH_CREATE_REQUESTS (1000), BENCH_RACE_REQUESTS (600),
 BENCH_RACE_SLOTS (5), BENCH_WORKERS (gunicorn workers, 4), BENCH_TIME_CAP (60 s per phase),
-BENCH_RATE_LIMIT (the server's BOOKING_RATE_LIMIT, "100000/m").
+BENCH_RATE_LIMIT (the server's BOOKING_RATE_LIMIT, "100000/m"), BENCH_REDIS_URL
+(redis://127.0.0.1:6379/0).
 """
 
 from __future__ import annotations
@@ -228,7 +231,19 @@ def double_bookings(org_id: int) -> int:
     return found
 
 
-def start_server(database_url: str, port: int, workers: int, log) -> subprocess.Popen:
+def redis_url() -> str:
+    """The local Redis the workers share (as production's REDIS_URL), or "" when none answers."""
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        return url
+    except Exception:  # noqa: BLE001 - unreachable for whatever reason: run without, and say so
+        return ""
+
+
+def start_server(database_url: str, port: int, workers: int, log, **extra_env: str) -> subprocess.Popen:
     """gunicorn on 127.0.0.1 only; its log (Django logs every 4xx as a warning) goes to `log`."""
     env = {
         **os.environ,
@@ -240,6 +255,7 @@ def start_server(database_url: str, port: int, workers: int, log) -> subprocess.
         "DB_CONN_MAX_AGE": "60",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "LOG_LEVEL": "ERROR",
+        **extra_env,
     }
     server = subprocess.Popen(
         [
@@ -271,6 +287,14 @@ def start_server(database_url: str, port: int, workers: int, log) -> subprocess.
     raise RuntimeError("gunicorn did not answer within 30 s")
 
 
+def stop_server(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def main() -> int:
     database_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
     if not database_url.startswith(("postgres://", "postgresql://")):
@@ -293,16 +317,29 @@ def main() -> int:
     days = n_create // per_day + 2
     starts = local_starts(first_day, days)
 
-    port = free_port()
+    availability_jobs = []
+    for _ in range(n_availability):
+        day = first_day + timedelta(days=rng.randrange(60))
+        query = f"org_slug={ORG_SLUG}&service_slug={SERVICE_SLUG}&from={day}T00:00:00Z&to={day}T23:59:59Z"
+        availability_jobs.append(("GET", f"/api/calendar/v1/public/availability?{query}", headers, None))
+
+    redis = redis_url()
+    # A fresh key prefix per run: nothing cached by an earlier run is read back.
+    shared = {"REDIS_URL": redis, "CACHE_KEY_PREFIX": f"http-load-{os.getpid()}-{time.time_ns()}"} if redis else {}
     log = tempfile.NamedTemporaryFile("w+", prefix="http_load-gunicorn-", suffix=".log", delete=False)
-    server = start_server(database_url, port, workers, log)
     results = []
+    # The same availability requests with the answer cache off, for comparison in this run.
+    port = free_port()
+    server = start_server(database_url, port, workers, log, AVAILABILITY_CACHE_SECONDS="0", **shared)
     try:
-        availability_jobs = []
-        for _ in range(n_availability):
-            day = first_day + timedelta(days=rng.randrange(60))
-            query = f"org_slug={ORG_SLUG}&service_slug={SERVICE_SLUG}&from={day}T00:00:00Z&to={day}T23:59:59Z"
-            availability_jobs.append(("GET", f"/api/calendar/v1/public/availability?{query}", headers, None))
+        run_phase("warm-up", port, availability_jobs[: workers * 8], workers * 2, time_cap)
+        results.append(run_phase("availability, cache off", port, availability_jobs, clients, time_cap))
+    finally:
+        stop_server(server)
+
+    port = free_port()
+    server = start_server(database_url, port, workers, log, **shared)
+    try:
         # Warm-up (not measured): every worker loads its code and opens its database connection.
         run_phase("warm-up", port, availability_jobs[: workers * 8], workers * 2, time_cap)
         results.append(run_phase("availability (1 day)", port, availability_jobs, clients, time_cap))
@@ -327,16 +364,13 @@ def main() -> int:
         ]
         results.append(run_phase(f"create, race on {race_slots} slots", port, race_jobs, clients, time_cap))
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
     log.seek(0)
     tracebacks = log.read().count("Traceback")
     log.close()
-    print(f"http_load: gunicorn {workers} workers, {clients} client threads, 127.0.0.1, PostgreSQL")
+    cache = f"Redis cache {redis}" if redis else "no Redis: each worker caches alone"
+    print(f"http_load: gunicorn {workers} workers, {clients} client threads, 127.0.0.1, PostgreSQL, {cache}")
     for result in results:
         print("  " + result.report())
     race = results[-1]
