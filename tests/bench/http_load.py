@@ -6,7 +6,7 @@ Bounded by design: a fixed number of requests per phase, a fixed number of clien
 time cap per phase. The workers share the local Redis as their cache (as production's REDIS_URL)
 when it answers. Phases:
 
-0. availability with the answer cache off (AVAILABILITY_CACHE_SECONDS=0), for comparison;
+0. availability with the answer and catalog caches off, for comparison;
 1. availability: GET /public/availability for one day, over 60 days;
 2. create (distinct slots): POST /public/bookings, every request a different host and time;
 3. create (race): every request for one of a few slots, so most get 409.
@@ -328,12 +328,13 @@ def main() -> int:
     shared = {"REDIS_URL": redis, "CACHE_KEY_PREFIX": f"http-load-{os.getpid()}-{time.time_ns()}"} if redis else {}
     log = tempfile.NamedTemporaryFile("w+", prefix="http_load-gunicorn-", suffix=".log", delete=False)
     results = []
-    # The same availability requests with the answer cache off, for comparison in this run.
+    # The same availability requests with the answer and catalog caches off, for comparison.
     port = free_port()
-    server = start_server(database_url, port, workers, log, AVAILABILITY_CACHE_SECONDS="0", **shared)
+    caches_off = {"AVAILABILITY_CACHE_SECONDS": "0", "CATALOG_CACHE_SECONDS": "0"}
+    server = start_server(database_url, port, workers, log, **caches_off, **shared)
     try:
         run_phase("warm-up", port, availability_jobs[: workers * 8], workers * 2, time_cap)
-        results.append(run_phase("availability, cache off", port, availability_jobs, clients, time_cap))
+        results.append(run_phase("availability, caches off", port, availability_jobs, clients, time_cap))
     finally:
         stop_server(server)
 

@@ -1,0 +1,34 @@
+"""The Redis cache backend used with REDIS_URL (config/redis_cache.py), against the local Redis."""
+
+import uuid
+
+import pytest
+
+from config.redis_cache import ReusedClientRedisCache
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_cache():
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception:  # noqa: BLE001
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    return ReusedClientRedisCache(REDIS_URL, {"KEY_PREFIX": f"test-{uuid.uuid4().hex}"})
+
+
+def test_it_behaves_as_a_django_cache_and_keeps_one_client(redis_cache):
+    redis_cache.set("a", {"slots": [1, 2]}, timeout=30)
+    assert redis_cache.get("a") == {"slots": [1, 2]}
+    assert redis_cache.add("a", "other") is False
+    assert redis_cache.get_many(["a", "missing"]) == {"a": {"slots": [1, 2]}}
+    redis_cache.set("n", 1, timeout=30)
+    assert redis_cache.incr("n") == 2
+    redis_cache.delete_many(["a", "n"])
+    assert redis_cache.get("a") is None
+
+    client = redis_cache._cache.get_client("a")
+    assert redis_cache._cache.get_client("b", write=True) is client
