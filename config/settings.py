@@ -198,6 +198,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Proxies in front of the platform that append to X-Forwarded-For: the client is the address
+    # that many hops back. 0 (the default) trusts only REMOTE_ADDR, since a client can write
+    # any X-Forwarded-For it likes. Per-client limits (failed lookups) key on this address.
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
 }
 
 SPECTACULAR_SETTINGS = {

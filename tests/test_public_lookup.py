@@ -153,6 +153,44 @@ def test_repeated_failures_from_one_ip_are_429(api_client, booking, settings):
 
 
 @pytest.mark.django_db
+def test_a_forged_forwarded_for_header_does_not_reset_the_client_limit(api_client, booking, settings):
+    settings.LOOKUP_FAILURE_LIMIT = 3
+    for n in range(3):
+        response = api_client.get(
+            url(f"BOOK_GUESS{n}"), {"contact": "x@example.com"}, HTTP_X_FORWARDED_FOR=f"10.9.0.{n}"
+        )
+        assert response.status_code == 404
+    response = api_client.get(
+        url(booking.confirmation_number), {"contact": "jane@example.com"}, HTTP_X_FORWARDED_FOR="10.9.9.9"
+    )
+    assert response.status_code == 429
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_each_forwarded_client_has_its_own_limit(api_client, booking, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    settings.LOOKUP_FAILURE_LIMIT = 3
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    for n in range(3):
+        response = api_client.get(
+            url(f"BOOK_GUESS{n}"), {"contact": "x@example.com"}, HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy
+        )
+        assert response.status_code == 404
+    blocked = api_client.get(
+        url(booking.confirmation_number), {"contact": "jane@example.com"}, HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy
+    )
+    assert blocked.status_code == 429
+    # Another customer behind the same proxy is not blocked; the proxy appends the real address.
+    other = api_client.get(
+        url(booking.confirmation_number),
+        {"contact": "jane@example.com"},
+        HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.9",
+        **proxy,
+    )
+    assert other.status_code == 200
+
+
+@pytest.mark.django_db
 def test_repeated_failures_on_one_confirmation_number_from_many_ips_are_429(api_client, booking, settings):
     settings.LOOKUP_FAILURE_LIMIT = 3
     number = booking.confirmation_number

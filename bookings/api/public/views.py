@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from bookings.api.availability import PUBLIC_KEY_KINDS, ErrorSerializer
@@ -147,7 +148,7 @@ class PublicBookingLookupView(APIView):
         booking = booking_lookup(
             confirmation_number=confirmation_number,
             contact=request.query_params.get("contact"),
-            client_ip=request.META.get("REMOTE_ADDR", ""),
+            client_ip=BaseThrottle().get_ident(request),
         )
         return Response(looked_up_booking_data(booking))
 
