@@ -110,8 +110,21 @@ def public_booking_create(
                 raise PaymentProviderError() from exc
         else:
             # A group session's own contact is whoever opened it: mail the person who just joined.
-            transaction.on_commit(partial(booking_confirmation_send, booking.pk, recipient=_recipient(contact)))
+            # The email is built from this instance once committed, not read again.
+            _relations_attach(booking, service=service, location=location)
+            transaction.on_commit(partial(booking_confirmation_send, booking, recipient=_recipient(contact)))
     return booking
+
+
+def _relations_attach(booking: Booking, *, service: Service, location: Location) -> None:
+    """Give `booking` the service, location and organization rows already in hand (what the email
+    and the answer show), so that neither reads them again."""
+    if booking.service_id == service.pk and not Booking.service.is_cached(booking):
+        booking.service = service
+    if booking.location_id == location.pk and not Booking.location.is_cached(booking):
+        booking.location = location
+    if booking.organization_id == location.organization_id and not Booking.organization.is_cached(booking):
+        booking.organization = location.organization
 
 
 def _recipient(contact: dict) -> dict:
