@@ -12,6 +12,7 @@ from functools import partial
 
 import stripe
 from django.db import transaction
+from django.db.models import Prefetch, prefetch_related_objects
 
 from bookings.availability import find_slots
 from bookings.models import Booking, BookingStatus
@@ -49,7 +50,10 @@ def _location_for(service: Service, starts_at: datetime, location: Location | No
     """The asked location; else the only one; else the first with this slot free (or the first)."""
     if location is not None:
         return location
-    locations = list(service.locations.select_related("organization"))
+    # Read once, with their organization, and kept on the service: the engine's checks below and
+    # under the lock use these rows instead of reading them again.
+    prefetch_related_objects([service], Prefetch("locations", Location.objects.select_related("organization")))
+    locations = list(service.locations.all())
     if not locations:
         raise Unprocessable("This service is not offered at any location")
     if len(locations) == 1:
