@@ -120,6 +120,20 @@ def _aware(day: date, t: time, tz: ZoneInfo) -> datetime | None:
     return utc
 
 
+def _service_locations(service: Service, location: Location | None) -> list[Location]:
+    """The service's locations (only `location`, if it is one of them) with their organization, by id.
+
+    A caller that has prefetched `service.locations` with their organization saves the query.
+    """
+    prefetched = getattr(service, "_prefetched_objects_cache", {}).get("locations")
+    if prefetched is not None and all(Location.organization.is_cached(loc) for loc in prefetched):
+        return sorted((loc for loc in prefetched if location is None or loc.pk == location.pk), key=lambda loc: loc.id)
+    locations = service.locations.select_related("organization").order_by("id")
+    if location is not None:
+        locations = locations.filter(pk=location.pk)
+    return list(locations)
+
+
 class _Schedule:
     """Everything the engine reads for one service over one window, loaded in a fixed number of queries."""
 
@@ -143,10 +157,7 @@ class _Schedule:
         self.before = timedelta(minutes=service.buffer_before_minutes)
         self.after = timedelta(minutes=service.buffer_after_minutes)
 
-        locations = service.locations.select_related("organization").order_by("id")
-        if location is not None:
-            locations = locations.filter(pk=location.pk)
-        self.locations = list(locations)
+        self.locations = _service_locations(service, location)
         self.org = self.locations[0].organization if self.locations else service.organization
 
         # One query for every staff member of the service, flagged by the host and team filters.

@@ -40,6 +40,8 @@ def resources_lock(keys: Iterable[str]) -> None:
 
     Must run inside `transaction.atomic()`. Keys are taken in sorted order; call once per
     resource set, or with keys greater than any already held, to keep the order global.
+    A lock not granted within the timeout is a Conflict (409, Retry-After) that must leave the
+    caller's atomic block, which then rolls back (no savepoint of its own: every caller's does).
     """
     if connection.vendor != "postgresql":
         return
@@ -49,12 +51,16 @@ def resources_lock(keys: Iterable[str]) -> None:
     if not ids:
         return
     timeout_ms = int(getattr(settings, "BOOKING_LOCK_TIMEOUT_MS", 5000))
+    # One round trip: the timeout, then each lock in sorted order. The statements run one after the
+    # other; every value is an int computed here, so the text is built without parameters (which
+    # keeps several statements in one call possible with server-side binding too).
+    sql = f"SET LOCAL lock_timeout = {timeout_ms:d};" + "".join(f" SELECT pg_advisory_xact_lock({i:d});" for i in ids)
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = {timeout_ms}")
-            for lock_id in ids:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
     except OperationalError as exc:  # lock_timeout or deadlock detected
+        # The transaction is aborted: the caller's atomic block can only roll back (Conflict leaves it).
+        transaction.set_rollback(True)
         raise Conflict(
             "Another request is booking this time slot; try again", retry_after=LOCK_RETRY_AFTER_SECONDS
         ) from exc

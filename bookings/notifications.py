@@ -1,7 +1,9 @@
 """Emails to customers. Sent after the transaction that made the change has committed.
 
-Callers register `transaction.on_commit(lambda: booking_confirmation_send(booking.pk))`, so a
-rolled-back booking never sends mail and a slow SMTP server never holds a lock.
+Callers register `transaction.on_commit(partial(booking_confirmation_send, booking))`, so a
+rolled-back booking never sends mail and a slow SMTP server never holds a lock. A caller that
+already holds the booking (with its organization, service and location loaded) passes the
+instance, which is what was just committed; others pass its pk and the booking is read again.
 """
 
 import logging
@@ -58,12 +60,15 @@ def booking_confirmation_message(booking: Booking, *, recipient: dict | None = N
     return message
 
 
-def booking_confirmation_send(booking_id: int, *, recipient: dict | None = None) -> bool:
+def booking_confirmation_send(booking: Booking | int, *, recipient: dict | None = None) -> bool:
     """Email the customer their confirmation. False (and nothing sent) without an email address.
 
+    `booking`: the committed instance (its organization, service and location already loaded, so
+    nothing is read again), or a pk to read it by.
     Runs after commit: a failing mail server is logged, never turned into a failed booking.
     """
-    booking = Booking.objects.select_related("organization", "service", "location").filter(pk=booking_id).first()
+    if not isinstance(booking, Booking):
+        booking = Booking.objects.select_related("organization", "service", "location").filter(pk=booking).first()
     if booking is None or not ((recipient or {}).get("email") or booking.contact_email):
         return False
     try:

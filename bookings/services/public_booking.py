@@ -12,6 +12,7 @@ from functools import partial
 
 import stripe
 from django.db import transaction
+from django.db.models import Prefetch, prefetch_related_objects
 
 from bookings.availability import find_slots
 from bookings.models import Booking, BookingStatus
@@ -49,7 +50,10 @@ def _location_for(service: Service, starts_at: datetime, location: Location | No
     """The asked location; else the only one; else the first with this slot free (or the first)."""
     if location is not None:
         return location
-    locations = list(service.locations.select_related("organization"))
+    # Read once, with their organization, and kept on the service: the engine's checks below and
+    # under the lock use these rows instead of reading them again.
+    prefetch_related_objects([service], Prefetch("locations", Location.objects.select_related("organization")))
+    locations = list(service.locations.all())
     if not locations:
         raise Unprocessable("This service is not offered at any location")
     if len(locations) == 1:
@@ -110,8 +114,21 @@ def public_booking_create(
                 raise PaymentProviderError() from exc
         else:
             # A group session's own contact is whoever opened it: mail the person who just joined.
-            transaction.on_commit(partial(booking_confirmation_send, booking.pk, recipient=_recipient(contact)))
+            # The email is built from this instance once committed, not read again.
+            _relations_attach(booking, service=service, location=location)
+            transaction.on_commit(partial(booking_confirmation_send, booking, recipient=_recipient(contact)))
     return booking
+
+
+def _relations_attach(booking: Booking, *, service: Service, location: Location) -> None:
+    """Give `booking` the service, location and organization rows already in hand (what the email
+    and the answer show), so that neither reads them again."""
+    if booking.service_id == service.pk and not Booking.service.is_cached(booking):
+        booking.service = service
+    if booking.location_id == location.pk and not Booking.location.is_cached(booking):
+        booking.location = location
+    if booking.organization_id == location.organization_id and not Booking.organization.is_cached(booking):
+        booking.organization = location.organization
 
 
 def _recipient(contact: dict) -> dict:

@@ -79,9 +79,13 @@ def slot_reserve(
 
 
 def row_insert(model, **fields):
-    """Create a row; a database guard refusing it (exclusion or unique constraint) is a 409."""
+    """Create a row; a database guard refusing it (exclusion or unique constraint) is a 409.
+
+    Inside the caller's transaction, without a savepoint of its own: the Conflict must leave the
+    caller's atomic block, which rolls back (as every caller's does).
+    """
     try:
-        with transaction.atomic():
-            return model.objects.create(**fields)
+        return model.objects.create(**fields)
     except IntegrityError as exc:
+        transaction.set_rollback(True)  # the transaction is aborted; nothing more may run in it
         raise Conflict() from exc

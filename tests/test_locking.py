@@ -1,0 +1,81 @@
+"""Writer locks on PostgreSQL: a slot whose lock another writer holds answers 409 with Retry-After
+once the lock timeout passes, and nothing of the refused request is kept."""
+
+from datetime import time, timedelta
+
+import pytest
+from django.db import connection, connections, transaction
+from rest_framework.test import APIClient
+
+from bookings.locking import _lock_id, lock_key, resources_lock
+from bookings.models import Booking
+from organizations.errors import Conflict
+from organizations.models import ApiKey, Customer
+from tests.factories import future_day, local_dt, make_key, make_location, make_org, make_service, make_staff
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+class HeldElsewhere:
+    """Advisory locks held by another database session (as a concurrent writer would)."""
+
+    def __init__(self, *keys: str):
+        self.ids = [_lock_id(key) for key in keys]
+
+    def __enter__(self):
+        self.other = connections.create_connection("default")
+        with self.other.cursor() as cursor:
+            for lock_id in self.ids:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [lock_id])
+        return self
+
+    def __exit__(self, *exc):
+        with self.other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock_all()")
+        self.other.close()
+
+
+def test_a_slot_locked_elsewhere_is_409_with_retry_after_and_nothing_is_kept(settings):
+    settings.BOOKING_LOCK_TIMEOUT_MS = 200
+    settings.BOOKING_RATE_LIMIT = "1000/m"
+    org = make_org()
+    location = make_location(org, hours=(time(8), time(20)))
+    staff = make_staff(org, hours=(time(8), time(20)))
+    service = make_service(org, locations=[location], staff=[staff], duration_minutes=30)
+    _, secret = make_key(org, kind=ApiKey.Kind.PUBLIC)
+    client = APIClient()
+    client.credentials(HTTP_X_KORDLESS_KEY=secret)
+    starts_at = local_dt(org.timezone, future_day(), 10)
+    body = {
+        "org_slug": org.slug,
+        "service_slug": service.slug,
+        "starts_at": starts_at.isoformat(),
+        "ends_at": (starts_at + timedelta(minutes=30)).isoformat(),
+        "timezone": org.timezone,
+        "contact": {"name": "Jane Doe", "email": "jane@example.com"},
+        "host_id": str(staff.uuid),
+    }
+
+    with HeldElsewhere(lock_key("staff", staff.pk)):
+        response = client.post("/api/calendar/v1/public/bookings", body, format="json")
+    assert response.status_code == 409, response.json()
+    assert response["Retry-After"] == "1"
+    assert "try again" in response.json()["detail"]
+    assert not Booking.objects.exists() and not Customer.objects.exists()
+
+    response = client.post("/api/calendar/v1/public/bookings", body, format="json")  # the lock is free again
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.django_db(transaction=True)  # each atomic block is a real transaction: its locks end with it
+def test_several_keys_are_taken_in_one_call_and_any_one_held_elsewhere_times_out(settings):
+    settings.BOOKING_LOCK_TIMEOUT_MS = 100
+    keys = [lock_key("staff", n) for n in (3, 1, 2)]
+    with transaction.atomic():
+        resources_lock(keys)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+            assert cursor.fetchone()[0] == 3
+    for held in keys:
+        with HeldElsewhere(held), pytest.raises(Conflict), transaction.atomic():
+            resources_lock(keys)
