@@ -22,7 +22,8 @@ from bookings.api.public.serializers import (
     created_booking_data,
     looked_up_booking_data,
 )
-from bookings.api.resolve import location_by_ref, service_for_key, staff_by_ref, team_by_ref
+from bookings.api.resolve import location_by_ref, staff_by_ref, team_by_ref
+from bookings.catalog_cache import service_for_key_cached
 from bookings.ics import booking_ics, invite_token_valid
 from bookings.models import Booking
 from bookings.services.idempotency import (
@@ -108,7 +109,7 @@ class PublicBookingCreateView(APIView):
         serializer = PublicBookingCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        service = service_for_key(data["org_slug"].strip(), data["service_slug"].strip(), request.auth)
+        service = service_for_key_cached(data["org_slug"].strip(), data["service_slug"].strip(), request.auth)
         org_ids = [service.organization_id]
         try:
             host = staff_by_ref(org_ids, data["host_id"]) if data.get("host_id") else None
