@@ -41,7 +41,7 @@ def test_database_url_selects_postgresql():
 
 
 def test_redis_url_switches_cache_to_redis():
-    assert settings_from(REDIS_URL="redis://127.0.0.1:6379/0")["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings_from(REDIS_URL="redis://127.0.0.1:6379/0")["cache"] == "config.redis_cache.ReusedClientRedisCache"
 
 
 def test_refuses_to_start_without_secret_key_when_not_debug():
