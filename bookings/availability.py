@@ -29,13 +29,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, OuterRef, Q, Sum, Value
+from django.db.models import Q, Sum
 from django.utils import timezone as djtz
 
 from bookings.models import ACTIVE_STATUSES, Booking, Participant
+from bookings.schedule_reads import (
+    booking_rows,
+    date_override_rows,
+    hold_rows,
+    staff_rows,
+    time_off_rows,
+    working_hours_rows,
+)
 from holds.models import Hold
 from organizations.errors import Conflict, Unprocessable
-from organizations.models import DateOverride, Location, Service, StaffMember, Team, TimeOff, WorkingHours
+from organizations.models import Location, Service, StaffMember, Team
 
 OUTSIDE_HOURS = "Booking is outside service hours"
 
@@ -161,14 +169,7 @@ class _Schedule:
         self.org = self.locations[0].organization if self.locations else service.organization
 
         # One query for every staff member of the service, flagged by the host and team filters.
-        staff_qs = StaffMember.objects.filter(services=service, active=True).order_by("id")
-        if team is not None:
-            staff_qs = staff_qs.annotate(
-                in_team=Exists(Team.members.through.objects.filter(team_id=team.pk, staffmember_id=OuterRef("pk")))
-            )
-        else:
-            staff_qs = staff_qs.annotate(in_team=Value(True))
-        all_staff = list(staff_qs.values_list("id", "uuid", "in_team"))
+        all_staff = staff_rows(service, team)
         # A service with no staff at all is served by the location itself.
         self.uses_staff = bool(all_staff)
         self.staff_ids = [
@@ -178,7 +179,6 @@ class _Schedule:
         self.location_uuids: dict[int, uuid.UUID] = {loc.id: loc.uuid for loc in self.locations}
 
         location_ids = [loc.id for loc in self.locations]
-        owners = Q(staff_id__in=self.staff_ids) | Q(location_id__in=location_ids)
 
         # Local dates to scan: one day of margin each side covers every time zone offset.
         self.first_day = (start - timedelta(days=1)).date()
@@ -186,41 +186,27 @@ class _Schedule:
 
         self.rules: dict[tuple[str, int], list[tuple[int, time, time]]] = defaultdict(list)
         # The engine sorts what it reads itself: no ORDER BY (the models' Meta.ordering) on these reads.
-        for row in (
-            WorkingHours.objects.filter(owners)
-            .order_by()
-            .values_list("staff_id", "location_id", "weekday", "start_time", "end_time")
-        ):
+        for row in working_hours_rows(self.staff_ids, location_ids):
             self.rules[self._owner(row[0], row[1])].append((row[2], row[3], row[4]))
 
         self.overrides: dict[tuple[str, int], dict[date, list]] = defaultdict(lambda: defaultdict(list))
-        overrides = DateOverride.objects.filter(owners, date__gte=self.first_day, date__lte=self.last_day).order_by()
-        for row in overrides.values_list("staff_id", "location_id", "date", "start_time", "end_time"):
+        for row in date_override_rows(self.staff_ids, location_ids, self.first_day, self.last_day):
             self.overrides[self._owner(row[0], row[1])][row[2]].append((row[3], row[4]))
 
         pad = self.before + self.after
         lo, hi = start - pad - self.duration, end + pad + self.duration
         time_off: dict[tuple[str, int], list[Interval]] = defaultdict(list)
-        for row in (
-            TimeOff.objects.filter(owners, starts_at__lt=hi, ends_at__gt=lo)
-            .order_by()
-            .values_list("staff_id", "location_id", "starts_at", "ends_at")
-        ):
+        for row in time_off_rows(self.staff_ids, location_ids, lo, hi):
             time_off[self._owner(row[0], row[1])].append((row[2], row[3]))
         self.time_off = {k: _Disjoint(v) for k, v in time_off.items()}
 
         # Busy intervals (buffer-extended) of each staff member and of each location (no-staff bookings).
         busy: dict[tuple[str, int], list[Interval]] = defaultdict(list)
-        resource = Q(staff_id__in=self.staff_ids) | Q(location_id__in=location_ids, staff__isnull=True, is_group=False)
-        bookings = Booking.objects.filter(
-            resource, status__in=ACTIVE_STATUSES, blocked_start__lt=hi, blocked_end__gt=lo
-        ).order_by()
-        if ignore_booking is not None:
-            bookings = bookings.exclude(pk=ignore_booking.pk)
+        ignore_booking_id = ignore_booking.pk if ignore_booking is not None else None
         # Group sessions of this service: their staff are busy except for joining the session itself.
         self.sessions: dict[tuple[int, datetime], dict] = {}
-        for staff_id, loc_id, bs, be, is_group, service_id in bookings.values_list(
-            "staff_id", "location_id", "blocked_start", "blocked_end", "is_group", "service_id"
+        for staff_id, loc_id, bs, be, is_group, service_id in booking_rows(
+            self.staff_ids, location_ids, lo, hi, ignore_booking_id
         ):
             if is_group and service_id == service.id:
                 continue  # counted as a session below
@@ -251,24 +237,9 @@ class _Schedule:
                 )
 
         self.held_seats: dict[tuple[int, datetime], int] = defaultdict(int)
-        holds = Hold.objects.filter(
-            Q(staff_id__in=self.staff_ids) | Q(location_id__in=location_ids),
-            status=Hold.Status.ACTIVE,
-            expires_at__gt=now,
-            blocked_start__lt=hi,
-            blocked_end__gt=lo,
-        ).order_by()
-        if ignore_hold is not None:
-            holds = holds.exclude(pk=ignore_hold.pk)
-        for staff_id, loc_id, service_id, hold_service_group, starts_at, bs, be, party in holds.values_list(
-            "staff_id",
-            "location_id",
-            "service_id",
-            "service__kind",
-            "starts_at",
-            "blocked_start",
-            "blocked_end",
-            "party_size",
+        ignore_hold_id = ignore_hold.pk if ignore_hold is not None else None
+        for staff_id, loc_id, service_id, hold_service_group, starts_at, bs, be, party in hold_rows(
+            self.staff_ids, location_ids, now, lo, hi, ignore_hold_id
         ):
             is_group_hold = hold_service_group == Service.Kind.GROUP
             if is_group_hold and service_id == service.id:
