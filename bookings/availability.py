@@ -11,7 +11,8 @@ small number of queries whatever the window or the number of staff (no N+1):
 7. group sessions of this service with their seats taken (group services only);
 8. active holds (`expires_at` in the future: a hold stops blocking the moment it expires).
 Slots also carry the uuids of their location and staff (read by queries 1, 2 and 7), so that
-callers showing them need no further query.
+callers showing them need no further query. Queries 2-6 and 8 are SQL written once
+(bookings/schedule_reads.py): through the ORM, building them cost more than running them.
 
 Schedules are wall-clock rules in the location's time zone (fallback: the organization's), so
 a 09:00 opening is 09:00 local on both sides of a DST change; a slot at a local time that does
