@@ -1,11 +1,16 @@
-"""Which service an API key names by organization and service slug, cached under one catalog version.
+"""The catalog rows a public request names (its service by slugs, a host by reference), cached
+under one catalog version.
 
-Why: once availability answers are cached, this lookup is a third of what a repeated
-availability request costs. What it reads changes rarely: organizations (slugs), services (slug,
-active, and every field the engine reads) and which organizations a key may act for. Any write to
-those replaces the one catalog version (bookings/versioned_cache.py), so a cached service is never
+Why: once availability answers are cached, these lookups are most of what a repeated request
+costs, and a booking pays for them on every create. What they read changes rarely:
+organizations (slugs, booking policy), services (slug, active, every field the engine reads, and
+their locations), locations, staff members, and which organizations a key may act for. Any write
+to those replaces the one catalog version (bookings/versioned_cache.py), so a cached row is never
 used after such a change has committed. A failed lookup (404) is never cached. Key revocation
 needs nothing here: authentication reads the key on every request.
+
+A cached service comes with its locations and their organization prefetched, which the engine
+and the public create use instead of reading them again.
 
 `CATALOG_CACHE_SECONDS=0` turns it off.
 """
@@ -13,11 +18,12 @@ needs nothing here: authentication reads the key on every request.
 import hashlib
 
 from django.conf import settings
+from django.db.models import Prefetch, prefetch_related_objects
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from bookings.api.resolve import service_for_key
+from bookings.api.resolve import service_for_key, staff_by_ref
 from bookings.versioned_cache import CacheUnavailable, version_replace, versioned_get, versioned_set
-from organizations.models import ApiKey, Organization, Service
+from organizations.models import ApiKey, Location, Organization, Service, StaffMember
 
 VERSION_KEY = "catalog:version"
 
@@ -34,8 +40,25 @@ def service_for_key_cached(org_slug: str, service_slug: str, api_key: ApiKey) ->
         return service_for_key(org_slug, service_slug, api_key)
     if service is None:
         service = service_for_key(org_slug, service_slug, api_key)
+        prefetch_related_objects([service], Prefetch("locations", Location.objects.select_related("organization")))
         versioned_set(entry_key, version, service, settings.CATALOG_CACHE_SECONDS)
     return service
+
+
+def staff_by_ref_cached(organization_ids: list[int], ref: str) -> StaffMember:
+    """`staff_by_ref`, answered from the cache while the catalog is unchanged."""
+    if settings.CATALOG_CACHE_SECONDS <= 0:
+        return staff_by_ref(organization_ids, ref)
+    digest = hashlib.blake2b(f"{sorted(organization_ids)}\0{ref}".encode(), digest_size=16).hexdigest()
+    entry_key = f"catalog:staff:{digest}"
+    try:
+        version, member = versioned_get(VERSION_KEY, entry_key)
+    except CacheUnavailable:
+        return staff_by_ref(organization_ids, ref)
+    if member is None:
+        member = staff_by_ref(organization_ids, ref)
+        versioned_set(entry_key, version, member, settings.CATALOG_CACHE_SECONDS)
+    return member
 
 
 def catalog_invalidate(**kwargs) -> None:
@@ -50,7 +73,8 @@ def _on_m2m(sender, action: str, **kwargs) -> None:
 
 def connect_invalidation() -> None:
     """Wire the model signals (called once, from BookingsConfig.ready)."""
-    for model in (Organization, Service):
+    for model in (Organization, Service, Location, StaffMember):
         post_save.connect(catalog_invalidate, sender=model, dispatch_uid=f"catalog-save-{model.__name__}")
         post_delete.connect(catalog_invalidate, sender=model, dispatch_uid=f"catalog-delete-{model.__name__}")
-    m2m_changed.connect(_on_m2m, sender=ApiKey.organizations.through, dispatch_uid="catalog-key-organizations")
+    for through in (ApiKey.organizations.through, Service.locations.through):
+        m2m_changed.connect(_on_m2m, sender=through, dispatch_uid=f"catalog-m2m-{through.__name__}")

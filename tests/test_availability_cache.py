@@ -137,6 +137,16 @@ def _location_removed_from_service(salon):
     salon["service"].locations.remove(salon["location"])
 
 
+def _location_moves_time_zone(salon):
+    salon["location"].timezone = "Europe/Berlin"
+    salon["location"].save()
+
+
+def _organization_policy_changes(salon):
+    salon["org"].timezone = "Asia/Tokyo"  # the location follows its organization's zone
+    salon["org"].save()
+
+
 def _advance_limit_shortened(salon):
     salon["org"].max_advance_days = 1
     salon["org"].save()
@@ -155,6 +165,8 @@ def _advance_limit_shortened(salon):
         _staff_removed_by_reverse_relation,
         _service_longer,
         _location_removed_from_service,
+        _location_moves_time_zone,
+        _organization_policy_changes,
         _advance_limit_shortened,
     ],
 )
@@ -302,3 +314,21 @@ def test_the_cached_service_of_a_key_follows_catalog_changes_at_once(api_client,
     response = api_client.get(URL, params, HTTP_X_KORDLESS_KEY=salon["secret"])
     assert response.status_code == status
     assert response.json()["detail"].startswith(detail)
+
+
+def test_a_cached_host_follows_its_deletion_at_once(api_client, salon):
+    extra = make_staff(salon["org"])
+    salon["service"].staff.add(extra)
+    day = salon["day"]
+    params = {
+        "org_slug": salon["org"].slug,
+        "service_slug": salon["service"].slug,
+        "from": f"{day}T00:00:00Z",
+        "to": f"{day}T23:00:00Z",
+        "host_id": str(extra.uuid),
+    }
+    assert api_client.get(URL, params, HTTP_X_KORDLESS_KEY=salon["secret"]).status_code == 200
+    extra.delete()
+    response = api_client.get(URL, params, HTTP_X_KORDLESS_KEY=salon["secret"])
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Staff member not found"

@@ -11,12 +11,11 @@ from rest_framework.views import APIView
 from bookings.api.resolve import (
     location_by_ref,
     parse_aware_datetime,
-    staff_by_ref,
     team_by_ref,
 )
 from bookings.availability import Slot, find_slots
 from bookings.availability_cache import availability_cached
-from bookings.catalog_cache import service_for_key_cached
+from bookings.catalog_cache import service_for_key_cached, staff_by_ref_cached
 from organizations.errors import InvalidInput
 from organizations.models import ApiKey, Team
 
@@ -89,7 +88,7 @@ class PublicAvailabilityView(APIView):
         service = service_for_key_cached(params["org_slug"].strip(), params["service_slug"].strip(), request.auth)
         org_ids = [service.organization_id]
         location = location_by_ref(org_ids, params["location_id"]) if params.get("location_id") else None
-        host = staff_by_ref(org_ids, params["host_id"]) if params.get("host_id") else None
+        host = staff_by_ref_cached(org_ids, params["host_id"]) if params.get("host_id") else None
         team = team_by_ref(org_ids, params["team_id"]) if params.get("team_id") else None
 
         party_size = int(party_size)

@@ -22,8 +22,8 @@ from bookings.api.public.serializers import (
     created_booking_data,
     looked_up_booking_data,
 )
-from bookings.api.resolve import location_by_ref, staff_by_ref, team_by_ref
-from bookings.catalog_cache import service_for_key_cached
+from bookings.api.resolve import location_by_ref, team_by_ref
+from bookings.catalog_cache import service_for_key_cached, staff_by_ref_cached
 from bookings.ics import booking_ics, invite_token_valid
 from bookings.models import Booking
 from bookings.services.idempotency import (
@@ -112,7 +112,7 @@ class PublicBookingCreateView(APIView):
         service = service_for_key_cached(data["org_slug"].strip(), data["service_slug"].strip(), request.auth)
         org_ids = [service.organization_id]
         try:
-            host = staff_by_ref(org_ids, data["host_id"]) if data.get("host_id") else None
+            host = staff_by_ref_cached(org_ids, data["host_id"]) if data.get("host_id") else None
             team = team_by_ref(org_ids, data["team_id"]) if data.get("team_id") else None
             location = location_by_ref(org_ids, data["location_id"]) if data.get("location_id") else None
         except NotFound as exc:
