@@ -2,10 +2,11 @@
 
 from datetime import UTC, datetime, timedelta
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.response import Response
+from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from bookings.api.resolve import (
@@ -95,7 +96,8 @@ class PublicAvailabilityView(APIView):
 
         def compute():
             slots = find_slots(service, start, end, location=location, staff=host, team=team, party_size=party_size)
-            return public_slots_data(slots, team), slots
+            # Cached as the JSON text itself: a cached answer is sent without being decoded and re-encoded.
+            return JSONRenderer().render(public_slots_data(slots, team)), slots
 
         params = (
             service.pk,
@@ -106,7 +108,7 @@ class PublicAvailabilityView(APIView):
             end.astimezone(UTC).isoformat(),
             party_size,
         )
-        return Response(availability_cached(service.organization, params, compute))
+        return HttpResponse(availability_cached(service.organization, params, compute), content_type="application/json")
 
 
 def public_slots_data(slots: list[Slot], team: Team | None) -> dict:
