@@ -16,6 +16,8 @@ and the public create use instead of reading them again.
 """
 
 import hashlib
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.conf import settings
 from django.db.models import Prefetch, prefetch_related_objects
@@ -26,39 +28,39 @@ from bookings.versioned_cache import CacheUnavailable, version_replace, versione
 from organizations.models import ApiKey, Location, Organization, Service, StaffMember
 
 VERSION_KEY = "catalog:version"
+T = TypeVar("T")
+
+
+def _cached(kind: str, identity: str, fetch: Callable[[], T]) -> T:
+    """`fetch()`, answered from the cache while the catalog is unchanged (a NotFound is not cached)."""
+    if settings.CATALOG_CACHE_SECONDS <= 0:
+        return fetch()
+    digest = hashlib.blake2b(identity.encode(), digest_size=16).hexdigest()
+    entry_key = f"catalog:{kind}:{digest}"
+    try:
+        version, row = versioned_get(VERSION_KEY, entry_key)
+    except CacheUnavailable:
+        return fetch()
+    if row is None:
+        row = fetch()
+        versioned_set(entry_key, version, row, settings.CATALOG_CACHE_SECONDS)
+    return row
 
 
 def service_for_key_cached(org_slug: str, service_slug: str, api_key: ApiKey) -> Service:
-    """`service_for_key`, answered from the cache while the catalog is unchanged."""
-    if settings.CATALOG_CACHE_SECONDS <= 0:
-        return service_for_key(org_slug, service_slug, api_key)
-    digest = hashlib.blake2b(f"{api_key.pk}\0{org_slug}\0{service_slug}".encode(), digest_size=16).hexdigest()
-    entry_key = f"catalog:service:{digest}"
-    try:
-        version, service = versioned_get(VERSION_KEY, entry_key)
-    except CacheUnavailable:
-        return service_for_key(org_slug, service_slug, api_key)
-    if service is None:
+    """`service_for_key`, with the service's locations and their organization prefetched."""
+
+    def fetch() -> Service:
         service = service_for_key(org_slug, service_slug, api_key)
         prefetch_related_objects([service], Prefetch("locations", Location.objects.select_related("organization")))
-        versioned_set(entry_key, version, service, settings.CATALOG_CACHE_SECONDS)
-    return service
+        return service
+
+    return _cached("service", f"{api_key.pk}\0{org_slug}\0{service_slug}", fetch)
 
 
 def staff_by_ref_cached(organization_ids: list[int], ref: str) -> StaffMember:
     """`staff_by_ref`, answered from the cache while the catalog is unchanged."""
-    if settings.CATALOG_CACHE_SECONDS <= 0:
-        return staff_by_ref(organization_ids, ref)
-    digest = hashlib.blake2b(f"{sorted(organization_ids)}\0{ref}".encode(), digest_size=16).hexdigest()
-    entry_key = f"catalog:staff:{digest}"
-    try:
-        version, member = versioned_get(VERSION_KEY, entry_key)
-    except CacheUnavailable:
-        return staff_by_ref(organization_ids, ref)
-    if member is None:
-        member = staff_by_ref(organization_ids, ref)
-        versioned_set(entry_key, version, member, settings.CATALOG_CACHE_SECONDS)
-    return member
+    return _cached("staff", f"{sorted(organization_ids)}\0{ref}", lambda: staff_by_ref(organization_ids, ref))
 
 
 def catalog_invalidate(**kwargs) -> None:
