@@ -25,7 +25,8 @@ AVAILABILITY_QUERIES = {Service.Kind.APPOINTMENT: 9, Service.Kind.GROUP: 10}  # 
 # the service's locations (kept for the engine), the customer (read, savepoint, insert, release),
 # the savepoint of booking_create, the advisory locks (one statement whatever the number of staff),
 # the engine (6), the booking, its audit row, its webhook event and the endpoints, the release.
-# Were 29 (host) and 28 + staff.
+# Were 29 (host) and 28 + staff. An upper bound: the catalog cache (bookings/catalog_cache.py) spares
+# the service, its locations and the host once an earlier request has read them.
 CREATE_QUERIES_HOST = 23
 CREATE_QUERIES_ANY = 23
 
