@@ -4,7 +4,8 @@ under one catalog version.
 Why: once availability answers are cached, these lookups are most of what a repeated request
 costs, and a booking pays for them on every create. What they read changes rarely:
 organizations (slugs, booking policy), services (slug, active, every field the engine reads, and
-their locations), locations, staff members, and which organizations a key may act for. Any write
+their locations), locations, staff members, which organizations a key may act for, and whether
+an organization has webhook endpoints (most have none, and every booking asks). Any write
 to those replaces the one catalog version (bookings/versioned_cache.py), so a cached row is never
 used after such a change has committed. A failed lookup (404) is never cached. Key revocation
 needs nothing here: authentication reads the key on every request.
@@ -24,6 +25,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from bookings.api.resolve import service_for_key, staff_by_ref
+from bookings.models import WebhookEndpoint
 from bookings.versioned_cache import CacheUnavailable, version_replace, versioned_get, versioned_set
 from organizations.models import ApiKey, Location, Organization, Service, StaffMember
 
@@ -63,6 +65,16 @@ def staff_by_ref_cached(organization_ids: list[int], ref: str) -> StaffMember:
     return _cached("staff", f"{sorted(organization_ids)}\0{ref}", lambda: staff_by_ref(organization_ids, ref))
 
 
+def webhook_endpoints_exist_cached(organization_id: int) -> bool:
+    """Whether the organization has an active webhook endpoint. Only "none" saves a query: the
+    caller still reads the endpoints themselves, fresh, when there are some."""
+    return _cached(
+        "webhook-endpoints",
+        str(organization_id),
+        lambda: WebhookEndpoint.objects.filter(organization_id=organization_id, active=True).exists(),
+    )
+
+
 def catalog_invalidate(**kwargs) -> None:
     if settings.CATALOG_CACHE_SECONDS > 0 and not kwargs.get("raw"):
         version_replace(VERSION_KEY)
@@ -75,7 +87,7 @@ def _on_m2m(sender, action: str, **kwargs) -> None:
 
 def connect_invalidation() -> None:
     """Wire the model signals (called once, from BookingsConfig.ready)."""
-    for model in (Organization, Service, Location, StaffMember):
+    for model in (Organization, Service, Location, StaffMember, WebhookEndpoint):
         post_save.connect(catalog_invalidate, sender=model, dispatch_uid=f"catalog-save-{model.__name__}")
         post_delete.connect(catalog_invalidate, sender=model, dispatch_uid=f"catalog-delete-{model.__name__}")
     for through in (ApiKey.organizations.through, Service.locations.through):

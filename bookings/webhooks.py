@@ -6,6 +6,7 @@ event. Delivery (`manage.py deliver_webhooks`) reads the outbox later.
 
 from django.utils import timezone
 
+from bookings.catalog_cache import webhook_endpoints_exist_cached
 from bookings.models import Booking, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from organizations.models import Organization
 
@@ -26,6 +27,8 @@ def webhook_emit(*, organization: Organization, event_type: str, data: dict) -> 
     """Write the event and one pending delivery per active endpoint that subscribes to it."""
     assert event_type in EVENT_TYPES, event_type
     event = WebhookEvent.objects.create(organization=organization, type=event_type, data=data)
+    if not webhook_endpoints_exist_cached(organization.pk):
+        return event
     now = timezone.now()
     endpoints = WebhookEndpoint.objects.filter(organization=organization, active=True)
     WebhookDelivery.objects.bulk_create(

@@ -427,3 +427,20 @@ def test_admin_adds_an_endpoint_shows_its_secret_once_and_rotates_it(client):
     endpoint.refresh_from_db()
     assert endpoint.secret != old
     assert endpoint.secret in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_endpoint_added_or_reactivated_gets_the_very_next_event():
+    """Whether an organization has endpoints is cached (bookings/catalog_cache.py): any change to
+    its endpoints shows in the next event."""
+    org = make_org()
+    emit(org)  # no endpoint yet: nothing to deliver
+    endpoint = WebhookEndpoint.objects.create(organization=org, url="https://x.example")
+    emit(org)
+    assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 1
+    api = key_client(org)
+    api.patch(f"/api/v1/webhook-endpoints/{endpoint.uuid}", {"active": False}, format="json")
+    emit(org)
+    api.patch(f"/api/v1/webhook-endpoints/{endpoint.uuid}", {"active": True}, format="json")
+    emit(org)
+    assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 2
