@@ -52,7 +52,12 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
 
 def api_key_authenticate(secret: str) -> ApiKey:
     """The live key for `secret`, or NotAuthenticated saying why not."""
-    key = ApiKey.objects.select_related("customer").filter(secret_hash=hash_secret(secret.strip())).first()
+    secret = secret.strip()
+    keys = ApiKey.objects.filter(secret_hash=hash_secret(secret))
+    if secret.startswith(ApiKey.PREFIXES[ApiKey.Kind.CUSTOMER]):
+        # Only a customer key acts as its customer; the join costs every other request ~0.25 ms.
+        keys = keys.select_related("customer")
+    key = keys.first()
     if key is None:
         raise NotAuthenticated("Invalid API key")
     now = timezone.now()
