@@ -96,3 +96,22 @@ def test_mail_server_failure_does_not_fail_the_booking(api_client, demo, setting
         response = create(api_client, demo, local_dt(NY, future_day(weekday=2), 11))
     assert response.status_code == 201
     assert Booking.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_load_benchmark_email_backend_builds_each_message_as_smtp_would(api_client, demo):
+    """tests/bench/email_backend.py stands in for SMTP in `make bench`: it must build every message
+    (a bad header fails there as it would on the way to a mail server), not skip the work."""
+    from django.core.mail import BadHeaderError
+
+    from bookings.notifications import booking_confirmation_message
+    from tests.bench.email_backend import EmailBackend
+
+    response = create(api_client, demo, local_dt(NY, future_day(weekday=2), 11))
+    message = booking_confirmation_message(Booking.objects.get(public_id=response.json()["booking"]["id"]))
+    assert EmailBackend().send_messages([message]) == 1
+    message.to = []
+    assert EmailBackend().send_messages([message]) == 0
+    message.to, message.subject = ["jane@example.com"], "Booking\nBcc: someone@example.com"
+    with pytest.raises(BadHeaderError):
+        EmailBackend().send_messages([message])
