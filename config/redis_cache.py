@@ -1,17 +1,28 @@
-"""Django's Redis cache, keeping one client per connection pool.
+"""Django's Redis cache, keeping one client per connection pool and incrementing in one round trip.
 
 Django's client builds a new `redis.Redis` object for every cache operation (its own code marks
 `get_client` as the place to customise). Building it costs more than a local Redis round trip;
 the object is thread-safe and the pool is shared anyway, so one per pool is kept.
+
+Django's `incr` asks EXISTS, then INCRBY (a missing key must raise, not start at 0 with no
+expiry). The rate limits increment on every counted request, so both run as one script here.
 """
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+INCR_EXISTING = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    return redis.call('INCRBY', KEYS[1], ARGV[1])
+end
+return false
+"""
 
 
 class ReusedClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}
+        self._incr_scripts = {}
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
@@ -19,6 +30,16 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
         if client is None:
             client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
+
+    def incr(self, key, delta):
+        client = self.get_client(key, write=True)
+        script = self._incr_scripts.get(id(client))
+        if script is None:
+            script = self._incr_scripts[id(client)] = client.register_script(INCR_EXISTING)
+        value = script(keys=[key], args=[delta])
+        if value is None:
+            raise ValueError(f"Key '{key}' not found.")
+        return value
 
 
 class ReusedClientRedisCache(RedisCache):

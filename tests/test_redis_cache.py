@@ -32,3 +32,15 @@ def test_it_behaves_as_a_django_cache_and_keeps_one_client(redis_cache):
 
     client = redis_cache._cache.get_client("a")
     assert redis_cache._cache.get_client("b", write=True) is client
+
+
+def test_incr_counts_an_existing_key_keeps_its_expiry_and_refuses_a_missing_one(redis_cache):
+    redis_cache.set("hits", 1, timeout=60)
+    assert redis_cache.incr("hits") == 2
+    assert redis_cache.incr("hits", 5) == 7
+    assert redis_cache.get("hits") == 7
+    client = redis_cache._cache.get_client("hits")
+    assert 0 < client.ttl(redis_cache.make_and_validate_key("hits")) <= 60
+    with pytest.raises(ValueError):
+        redis_cache.incr("never-set")
+    assert redis_cache.get("never-set") is None
