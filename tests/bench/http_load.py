@@ -8,15 +8,19 @@ when it answers. Phases:
 
 0. availability with the answer and catalog caches off, for comparison;
 1. availability: GET /public/availability for one day, over 60 days;
-2. create (distinct slots): POST /public/bookings, every request a different host and time;
-3. create (race): every request for one of a few slots, so most get 409.
+2. create (distinct slots): POST /public/bookings, every request a different host and time, each
+   client sending again as soon as it is answered (the capacity, and the latency at capacity);
+3. create at a fixed rate (100/s): the same kind of requests, sent on a schedule; latency counts
+   from when each request was due, so time spent waiting for a free client is included;
+4. create (race): every request for one of a few slots, so most get 409.
 
 It prints requests/s, p50/p95/p99 latency and the status counts of each phase, then checks the
 database: the number of double bookings (overlapping active bookings of one staff member) and
 of 5xx answers must both be 0. Never run by pytest (the file name does not start with `test_`).
 
 Environment: BENCH_DATABASE_URL (else DATABASE_URL; must be PostgreSQL), BENCH_CLIENTS (32),
-BENCH_AVAILABILITY_REQUESTS (1500), BENCH_CREATE_REQUESTS (1000), BENCH_RACE_REQUESTS (600),
+BENCH_AVAILABILITY_REQUESTS (1500), BENCH_CREATE_REQUESTS (1000), BENCH_PACED_REQUESTS (1000),
+BENCH_CREATE_RATE (100 per second), BENCH_RACE_REQUESTS (600),
 BENCH_RACE_SLOTS (5), BENCH_WORKERS (gunicorn workers, 4), BENCH_TIME_CAP (60 s per phase),
 BENCH_RATE_LIMIT (the server's BOOKING_RATE_LIMIT, "100000/m"), BENCH_REDIS_URL
 (redis://127.0.0.1:6379/0).
@@ -103,12 +107,22 @@ def request(port: int, method: str, path: str, headers: dict, body: bytes | None
         conn.close()
 
 
-def run_phase(name: str, port: int, jobs: list, clients: int, time_cap: float) -> PhaseResult:
-    """Run `jobs` ((method, path, headers, body) tuples) over `clients` threads, stopping at `time_cap`."""
+def run_phase(
+    name: str, port: int, jobs: list, clients: int, time_cap: float, rate: float | None = None
+) -> PhaseResult:
+    """Run `jobs` ((method, path, headers, body) tuples) over `clients` threads, stopping at `time_cap`.
+
+    Without `rate`, each client sends its next request as soon as the last one is answered (a closed
+    loop: the throughput found is the server's capacity, and latency is clients / throughput).
+    With `rate`, request i is due at i / rate seconds and its latency counts from then, not from
+    when a client was free to send it: waiting for a free client is part of what a user would see
+    (no coordinated omission).
+    """
     result = PhaseResult(name)
     lock = threading.Lock()
-    queue = list(reversed(jobs))
+    queue = list(reversed(list(enumerate(jobs))))
     deadline = time.monotonic() + time_cap
+    first = time.perf_counter()
 
     def client():
         while True:
@@ -119,8 +133,13 @@ def run_phase(name: str, port: int, jobs: list, clients: int, time_cap: float) -
                     result.skipped = len(queue)
                     queue.clear()
                     return
-                job = queue.pop()
+                index, job = queue.pop()
             started = time.perf_counter()
+            if rate:
+                due = first + index / rate
+                if due > started:
+                    time.sleep(due - started)
+                started = due
             status = request(port, *job)
             took = time.perf_counter() - started
             with lock:
@@ -305,6 +324,8 @@ def main() -> int:
     n_availability = env_int("BENCH_AVAILABILITY_REQUESTS", 1500)
     n_create = env_int("BENCH_CREATE_REQUESTS", 1000)
     n_race = env_int("BENCH_RACE_REQUESTS", 600)
+    n_paced = env_int("BENCH_PACED_REQUESTS", 1000)
+    create_rate = float(os.environ.get("BENCH_CREATE_RATE") or 100)
     race_slots = env_int("BENCH_RACE_SLOTS", 5)
     workers = env_int("BENCH_WORKERS", 4)
 
@@ -314,7 +335,7 @@ def main() -> int:
     rng = random.Random(1)
     first_day = datetime.now(ZoneInfo(TZ)).date() + timedelta(days=2)
     per_day = len(local_starts(first_day, 1)) * STAFF_COUNT
-    days = n_create // per_day + 2
+    days = (n_create + n_paced) // per_day + 2
     starts = local_starts(first_day, days)
 
     availability_jobs = []
@@ -345,13 +366,15 @@ def main() -> int:
         run_phase("warm-up", port, availability_jobs[: workers * 8], workers * 2, time_cap)
         results.append(run_phase("availability (1 day)", port, availability_jobs, clients, time_cap))
 
-        distinct = [(start, host) for start in starts for host in bench["staff_uuids"]][:n_create]
+        distinct = [(start, host) for start in starts for host in bench["staff_uuids"]][: n_create + n_paced]
         rng.shuffle(distinct)
         create_jobs = [
             ("POST", "/api/calendar/v1/public/bookings", headers, create_body(start, n, host))
             for n, (start, host) in enumerate(distinct)
         ]
-        results.append(run_phase("create, distinct slots", port, create_jobs, clients, time_cap))
+        results.append(run_phase("create, distinct slots", port, create_jobs[:n_create], clients, time_cap))
+        paced = f"create at {create_rate:g}/s, distinct"
+        results.append(run_phase(paced, port, create_jobs[n_create:], clients, time_cap, rate=create_rate))
 
         race_starts = local_starts(first_day + timedelta(days=days + 1), 1)[:race_slots]
         race_jobs = [
