@@ -18,50 +18,47 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import NamedTuple
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Field
 
 from bookings.models import ACTIVE_STATUSES, Booking
 from holds.models import Hold
 from organizations.models import DateOverride, Service, StaffMember, Team, TimeOff, WorkingHours
 
-# A read: its SELECT, its parameters, and the model field of each column (None: no conversion).
+# A read: its SELECT, its parameters, and the model field of each column whose values the backend
+# may convert (None: an id, a weekday or a count, which no backend converts; an integer in the union).
 Read = tuple[str, list, list[Field | None]]
 
 
-def _converters(field: Field):
-    """The backend's converters for a column of `field` (what the ORM's compiler applies)."""
-    column = field.get_col(field.model._meta.db_table)
-    return column, connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-
-
-def _conversions(fields: Sequence[Field | None]) -> list[tuple]:
-    """(index, column, converters) of the columns that need converting."""
+def _conversions(conn, fields: Sequence[Field | None]) -> list[tuple]:
+    """(index, column, converters) of the columns that need converting (what the ORM's compiler applies)."""
     conversions = []
     for index, field in enumerate(fields):
         if field is not None:
-            column, converters = _converters(field)
+            column = field.get_col(field.model._meta.db_table)
+            converters = conn.ops.get_db_converters(column) + column.get_db_converters(conn)
             if converters:
                 conversions.append((index, column, converters))
     return conversions
 
 
-def _convert(row: Sequence, conversions: list[tuple]) -> tuple:
+def _convert(conn, row: Sequence, conversions: list[tuple]) -> tuple:
     row = list(row)
     for index, column, converters in conversions:
         for convert in converters:
-            row[index] = convert(row[index], column, connection)
+            row[index] = convert(row[index], column, conn)
     return tuple(row)
 
 
 def _select(sql: str, params: Sequence, fields: Sequence[Field | None]) -> list[tuple]:
-    with connection.cursor() as cursor:
+    conn = connections[DEFAULT_DB_ALIAS]  # not the `connection` proxy: a thread-local lookup per use
+    with conn.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    conversions = _conversions(fields)
+    conversions = _conversions(conn, fields)
     if not conversions:
         return rows
-    return [_convert(row, conversions) for row in rows]
+    return [_convert(conn, row, conversions) for row in rows]
 
 
 def _in(column: str, values: Iterable) -> tuple[str, list]:
@@ -105,17 +102,12 @@ def staff_rows(service: Service, team: Team | None) -> list[tuple]:
     return [(staff_id, staff_uuid, bool(member)) for staff_id, staff_uuid, member in rows]
 
 
-# The five reads below name the model field of every column: `schedule_rows` needs each column's
-# kind to give it a slot of the union (converters apply only where the backend has some).
-
-
 def _working_hours(staff_ids: Sequence[int], location_ids: Sequence[int]) -> Read:
     owners, params = _owners(staff_ids, location_ids)
     sql = (
         f"SELECT staff_id, location_id, weekday, start_time, end_time FROM {WorkingHours._meta.db_table} WHERE {owners}"
     )
-    names = ("staff_id", "location_id", "weekday", "start_time", "end_time")
-    return sql, params, [_f(WorkingHours, name) for name in names]
+    return sql, params, [None, None, None, _f(WorkingHours, "start_time"), _f(WorkingHours, "end_time")]
 
 
 def working_hours_rows(staff_ids: Sequence[int], location_ids: Sequence[int]) -> list[tuple]:
@@ -130,8 +122,8 @@ def _date_overrides(staff_ids: Sequence[int], location_ids: Sequence[int], first
         f" WHERE {owners} AND date >= %s AND date <= %s"
     )
     adapt = connection.ops.adapt_datefield_value
-    names = ("staff_id", "location_id", "date", "start_time", "end_time")
-    return sql, [*params, adapt(first), adapt(last)], [_f(DateOverride, name) for name in names]
+    fields = [None, None, _f(DateOverride, "date"), _f(DateOverride, "start_time"), _f(DateOverride, "end_time")]
+    return sql, [*params, adapt(first), adapt(last)], fields
 
 
 def date_override_rows(staff_ids: Sequence[int], location_ids: Sequence[int], first: date, last: date) -> list[tuple]:
@@ -145,8 +137,7 @@ def _time_off(staff_ids: Sequence[int], location_ids: Sequence[int], lo: datetim
         f"SELECT staff_id, location_id, starts_at, ends_at FROM {TimeOff._meta.db_table}"
         f" WHERE {owners} AND starts_at < %s AND ends_at > %s"
     )
-    names = ("staff_id", "location_id", "starts_at", "ends_at")
-    return sql, [*params, _moment(hi), _moment(lo)], [_f(TimeOff, name) for name in names]
+    return sql, [*params, _moment(hi), _moment(lo)], [None, None, _f(TimeOff, "starts_at"), _f(TimeOff, "ends_at")]
 
 
 def time_off_rows(staff_ids: Sequence[int], location_ids: Sequence[int], lo: datetime, hi: datetime) -> list[tuple]:
@@ -170,8 +161,8 @@ def _bookings(
     if ignore_id is not None:
         sql += " AND id <> %s"
         params.append(ignore_id)
-    names = ("staff_id", "location_id", "blocked_start", "blocked_end", "is_group", "service_id")
-    return sql, params, [_f(Booking, name) for name in names]
+    fields = [None, None, _f(Booking, "blocked_start"), _f(Booking, "blocked_end"), _f(Booking, "is_group"), None]
+    return sql, params, fields
 
 
 def booking_rows(
@@ -200,10 +191,8 @@ def _holds(
     if ignore_id is not None:
         sql += " AND h.id <> %s"
         params.append(ignore_id)
-    hold_fields = ("staff_id", "location_id", "service_id", "starts_at", "blocked_start", "blocked_end", "party_size")
-    fields = [_f(Hold, name) for name in hold_fields]
-    fields.insert(3, _f(Service, "kind"))
-    return sql, params, fields
+    times = [_f(Hold, "starts_at"), _f(Hold, "blocked_start"), _f(Hold, "blocked_end")]
+    return sql, params, [None, None, None, _f(Service, "kind"), *times, None]
 
 
 def hold_rows(
@@ -232,6 +221,9 @@ class ScheduleRows(NamedTuple):
 # The union's columns: the read's tag, the owner (staff_id, location_id), then typed slots, as many
 # of each kind as the widest read needs (a hold has two integers and three timestamps).
 _SLOTS = ("int", "int", "date", "time", "time", "timestamp", "timestamp", "timestamp", "bool", "text")
+_SLOTS_OF = {
+    kind: [slot for slot, slot_kind in enumerate(_SLOTS) if slot_kind == kind] for kind in dict.fromkeys(_SLOTS)
+}
 # The field whose database type an empty slot's NULL is cast to: PostgreSQL types a bare NULL as
 # text, and text does not unite with a date or a timestamp of another branch.
 _NULL_AS = {
@@ -244,7 +236,9 @@ _NULL_AS = {
 }
 
 
-def _kind(field: Field) -> str:
+def _kind(field: Field | None) -> str:
+    if field is None or isinstance(field, models.IntegerField | models.ForeignKey):
+        return "int"
     if isinstance(field, models.DateTimeField):  # before DateField, its parent
         return "timestamp"
     if isinstance(field, models.DateField):
@@ -255,31 +249,29 @@ def _kind(field: Field) -> str:
         return "bool"
     if isinstance(field, models.CharField):
         return "text"
-    if isinstance(field, models.IntegerField | models.ForeignKey):
-        return "int"
     raise TypeError(f"no union slot for {field!r}")
 
 
-def _union(reads: Sequence[Read]) -> tuple[str, list, list[tuple]]:
+def _union(conn, reads: Sequence[Read]) -> tuple[str, list, list[tuple]]:
     """One UNION ALL of `reads`, tagged by position, and for each read how to take its rows back out.
 
     Each read keeps its own SQL as a CTE (names c0, c1, ... for its columns); its branch puts the
     owner first and every other column in the next free slot of its kind.
     """
-    nulls = [f"CAST(NULL AS {_NULL_AS[kind].cast_db_type(connection)})" for kind in _SLOTS]
+    nulls = [f"CAST(NULL AS {_NULL_AS[kind].cast_db_type(conn)})" for kind in _SLOTS]
     ctes, branches, params, splits = [], [], [], []
     for tag, (sql, read_params, fields) in enumerate(reads):
         names = [f"c{index}" for index in range(len(fields))]
-        free = {kind: [slot for slot, slot_kind in enumerate(_SLOTS) if slot_kind == kind] for kind in _NULL_AS}
+        free = {kind: iter(slots) for kind, slots in _SLOTS_OF.items()}
         slots, positions = list(nulls), [1, 2]  # positions: where each column of the read lands in a row
         for name, field in zip(names[2:], fields[2:], strict=True):
-            slot = free[_kind(field)].pop(0)
+            slot = next(free[_kind(field)])
             slots[slot] = name
             positions.append(3 + slot)
         ctes.append(f"r{tag}({', '.join(names)}) AS ({sql})")
         branches.append(f"SELECT {tag}, c0, c1, {', '.join(slots)} FROM r{tag}")
         params += read_params
-        splits.append((itemgetter(*positions), _conversions(fields)))
+        splits.append((itemgetter(*positions), _conversions(conn, fields)))
     return f"WITH {', '.join(ctes)} {' UNION ALL '.join(branches)}", params, splits
 
 
@@ -295,21 +287,23 @@ def schedule_rows(
     ignore_hold_id: int | None,
 ) -> ScheduleRows:
     """The five reads in one statement, one round trip instead of five; arguments as theirs."""
+    conn = connections[DEFAULT_DB_ALIAS]
     sql, params, splits = _union(
+        conn,
         (
             _working_hours(staff_ids, location_ids),
             _date_overrides(staff_ids, location_ids, first_day, last_day),
             _time_off(staff_ids, location_ids, lo, hi),
             _bookings(staff_ids, location_ids, lo, hi, ignore_booking_id),
             _holds(staff_ids, location_ids, now, lo, hi, ignore_hold_id),
-        )
+        ),
     )
-    with connection.cursor() as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     result = ScheduleRows([], [], [], [], [])
     for row in rows:
         tag = row[0]
         pick, conversions = splits[tag]
-        result[tag].append(_convert(pick(row), conversions) if conversions else pick(row))
+        result[tag].append(_convert(conn, pick(row), conversions) if conversions else pick(row))
     return result
