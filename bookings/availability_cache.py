@@ -1,7 +1,7 @@
 """A shared cache of public availability answers, versioned per organization.
 
-Why: computing free slots is most of an availability request's cost (seven queries and the
-engine), and many customers ask for the same days. An answer is stored under its organization's
+Why: computing free slots is most of an availability request's cost (three or four queries and
+the engine), and many customers ask for the same days. An answer is stored under its organization's
 current version token. Every write that can change a slot (bookings, participants, holds, working
 hours, overrides, time off, staff, teams, services, locations, the organization itself) replaces
 that token, so a cached answer is never served once such a write has committed (bookings/versioned_cache.py).

@@ -6,45 +6,59 @@ nearly all of it building and compiling the query; the same statement as SQL cos
 0.3 ms. They are plain SELECTs that SQLite and PostgreSQL both run. Values go in through the
 backend's own adapters and come back through its own converters (SQLite keeps datetimes and
 times as text), so each function returns exactly the rows `values_list` returned before.
+
+The engine asks for hours, overrides, time off, bookings and holds together, and `schedule_rows`
+sends those five SELECTs as one UNION ALL: each round trip costs about 0.3 ms of client CPU plus
+the server's, and the engine runs them under the booking locks. Each read is built once and both
+runs it alone and as its branch of the union, so the two cannot drift apart.
 """
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from operator import itemgetter
+from typing import NamedTuple
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Field
 
 from bookings.models import ACTIVE_STATUSES, Booking
 from holds.models import Hold
 from organizations.models import DateOverride, Service, StaffMember, Team, TimeOff, WorkingHours
 
-
-def _converters(field: Field):
-    """The backend's converters for a column of `field` (what the ORM's compiler applies)."""
-    column = field.get_col(field.model._meta.db_table)
-    return column, connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+# A read: its SELECT, its parameters, and the model field of each column whose values the backend
+# may convert (None: an id, a weekday or a count, which no backend converts; an integer in the union).
+Read = tuple[str, list, list[Field | None]]
 
 
-def _select(sql: str, params: Sequence, fields: Sequence[Field | None]) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+def _conversions(conn, fields: Sequence[Field | None]) -> list[tuple]:
+    """(index, column, converters) of the columns that need converting (what the ORM's compiler applies)."""
     conversions = []
     for index, field in enumerate(fields):
         if field is not None:
-            column, converters = _converters(field)
+            column = field.get_col(field.model._meta.db_table)
+            converters = conn.ops.get_db_converters(column) + column.get_db_converters(conn)
             if converters:
                 conversions.append((index, column, converters))
+    return conversions
+
+
+def _convert(conn, row: Sequence, conversions: list[tuple]) -> tuple:
+    row = list(row)
+    for index, column, converters in conversions:
+        for convert in converters:
+            row[index] = convert(row[index], column, conn)
+    return tuple(row)
+
+
+def _select(sql: str, params: Sequence, fields: Sequence[Field | None]) -> list[tuple]:
+    conn = connections[DEFAULT_DB_ALIAS]  # not the `connection` proxy: a thread-local lookup per use
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    conversions = _conversions(conn, fields)
     if not conversions:
         return rows
-    converted = []
-    for row in rows:
-        row = list(row)
-        for index, column, converters in conversions:
-            for convert in converters:
-                row[index] = convert(row[index], column, connection)
-        converted.append(tuple(row))
-    return converted
+    return [_convert(conn, row, conversions) for row in rows]
 
 
 def _in(column: str, values: Iterable) -> tuple[str, list]:
@@ -88,17 +102,20 @@ def staff_rows(service: Service, team: Team | None) -> list[tuple]:
     return [(staff_id, staff_uuid, bool(member)) for staff_id, staff_uuid, member in rows]
 
 
-def working_hours_rows(staff_ids: Sequence[int], location_ids: Sequence[int]) -> list[tuple]:
-    """(staff_id, location_id, weekday, start_time, end_time) of these owners."""
+def _working_hours(staff_ids: Sequence[int], location_ids: Sequence[int]) -> Read:
     owners, params = _owners(staff_ids, location_ids)
     sql = (
         f"SELECT staff_id, location_id, weekday, start_time, end_time FROM {WorkingHours._meta.db_table} WHERE {owners}"
     )
-    return _select(sql, params, [None, None, None, _f(WorkingHours, "start_time"), _f(WorkingHours, "end_time")])
+    return sql, params, [None, None, None, _f(WorkingHours, "start_time"), _f(WorkingHours, "end_time")]
 
 
-def date_override_rows(staff_ids: Sequence[int], location_ids: Sequence[int], first: date, last: date) -> list[tuple]:
-    """(staff_id, location_id, date, start_time, end_time) of these owners from `first` to `last`."""
+def working_hours_rows(staff_ids: Sequence[int], location_ids: Sequence[int]) -> list[tuple]:
+    """(staff_id, location_id, weekday, start_time, end_time) of these owners."""
+    return _select(*_working_hours(staff_ids, location_ids))
+
+
+def _date_overrides(staff_ids: Sequence[int], location_ids: Sequence[int], first: date, last: date) -> Read:
     owners, params = _owners(staff_ids, location_ids)
     sql = (
         f"SELECT staff_id, location_id, date, start_time, end_time FROM {DateOverride._meta.db_table}"
@@ -106,25 +123,31 @@ def date_override_rows(staff_ids: Sequence[int], location_ids: Sequence[int], fi
     )
     adapt = connection.ops.adapt_datefield_value
     fields = [None, None, _f(DateOverride, "date"), _f(DateOverride, "start_time"), _f(DateOverride, "end_time")]
-    return _select(sql, [*params, adapt(first), adapt(last)], fields)
+    return sql, [*params, adapt(first), adapt(last)], fields
 
 
-def time_off_rows(staff_ids: Sequence[int], location_ids: Sequence[int], lo: datetime, hi: datetime) -> list[tuple]:
-    """(staff_id, location_id, starts_at, ends_at) of these owners' time off overlapping (lo, hi)."""
+def date_override_rows(staff_ids: Sequence[int], location_ids: Sequence[int], first: date, last: date) -> list[tuple]:
+    """(staff_id, location_id, date, start_time, end_time) of these owners from `first` to `last`."""
+    return _select(*_date_overrides(staff_ids, location_ids, first, last))
+
+
+def _time_off(staff_ids: Sequence[int], location_ids: Sequence[int], lo: datetime, hi: datetime) -> Read:
     owners, params = _owners(staff_ids, location_ids)
     sql = (
         f"SELECT staff_id, location_id, starts_at, ends_at FROM {TimeOff._meta.db_table}"
         f" WHERE {owners} AND starts_at < %s AND ends_at > %s"
     )
-    fields = [None, None, _f(TimeOff, "starts_at"), _f(TimeOff, "ends_at")]
-    return _select(sql, [*params, _moment(hi), _moment(lo)], fields)
+    return sql, [*params, _moment(hi), _moment(lo)], [None, None, _f(TimeOff, "starts_at"), _f(TimeOff, "ends_at")]
 
 
-def booking_rows(
+def time_off_rows(staff_ids: Sequence[int], location_ids: Sequence[int], lo: datetime, hi: datetime) -> list[tuple]:
+    """(staff_id, location_id, starts_at, ends_at) of these owners' time off overlapping (lo, hi)."""
+    return _select(*_time_off(staff_ids, location_ids, lo, hi))
+
+
+def _bookings(
     staff_ids: Sequence[int], location_ids: Sequence[int], lo: datetime, hi: datetime, ignore_id: int | None
-) -> list[tuple]:
-    """(staff_id, location_id, blocked_start, blocked_end, is_group, service_id) of active bookings
-    overlapping (lo, hi): of these staff, or of these locations with no staff (not group sessions)."""
+) -> Read:
     staff_sql, staff_params = _in("staff_id", staff_ids)
     location_sql, location_params = _in("location_id", location_ids)
     status_sql, status_params = _in("status", [str(status) for status in ACTIVE_STATUSES])
@@ -139,7 +162,37 @@ def booking_rows(
         sql += " AND id <> %s"
         params.append(ignore_id)
     fields = [None, None, _f(Booking, "blocked_start"), _f(Booking, "blocked_end"), _f(Booking, "is_group"), None]
-    return _select(sql, params, fields)
+    return sql, params, fields
+
+
+def booking_rows(
+    staff_ids: Sequence[int], location_ids: Sequence[int], lo: datetime, hi: datetime, ignore_id: int | None
+) -> list[tuple]:
+    """(staff_id, location_id, blocked_start, blocked_end, is_group, service_id) of active bookings
+    overlapping (lo, hi): of these staff, or of these locations with no staff (not group sessions)."""
+    return _select(*_bookings(staff_ids, location_ids, lo, hi, ignore_id))
+
+
+def _holds(
+    staff_ids: Sequence[int],
+    location_ids: Sequence[int],
+    now: datetime,
+    lo: datetime,
+    hi: datetime,
+    ignore_id: int | None,
+) -> Read:
+    owners, params = _owners(staff_ids, location_ids, prefix="h.")
+    sql = (
+        "SELECT h.staff_id, h.location_id, h.service_id, sv.kind, h.starts_at, h.blocked_start, h.blocked_end,"
+        f" h.party_size FROM {Hold._meta.db_table} h INNER JOIN {Service._meta.db_table} sv ON sv.id = h.service_id"
+        f" WHERE {owners} AND h.status = %s AND h.expires_at > %s AND h.blocked_start < %s AND h.blocked_end > %s"
+    )
+    params = [*params, str(Hold.Status.ACTIVE), _moment(now), _moment(hi), _moment(lo)]
+    if ignore_id is not None:
+        sql += " AND h.id <> %s"
+        params.append(ignore_id)
+    times = [_f(Hold, "starts_at"), _f(Hold, "blocked_start"), _f(Hold, "blocked_end")]
+    return sql, params, [None, None, None, _f(Service, "kind"), *times, None]
 
 
 def hold_rows(
@@ -152,15 +205,105 @@ def hold_rows(
 ) -> list[tuple]:
     """(staff_id, location_id, service_id, service kind, starts_at, blocked_start, blocked_end,
     party_size) of active, unexpired holds of these owners overlapping (lo, hi)."""
-    owners, params = _owners(staff_ids, location_ids, prefix="h.")
-    sql = (
-        "SELECT h.staff_id, h.location_id, h.service_id, sv.kind, h.starts_at, h.blocked_start, h.blocked_end,"
-        f" h.party_size FROM {Hold._meta.db_table} h INNER JOIN {Service._meta.db_table} sv ON sv.id = h.service_id"
-        f" WHERE {owners} AND h.status = %s AND h.expires_at > %s AND h.blocked_start < %s AND h.blocked_end > %s"
+    return _select(*_holds(staff_ids, location_ids, now, lo, hi, ignore_id))
+
+
+class ScheduleRows(NamedTuple):
+    """The five reads' rows, each list exactly what its single read (`working_hours_rows`, ...) returns."""
+
+    working_hours: list[tuple]
+    date_overrides: list[tuple]
+    time_off: list[tuple]
+    bookings: list[tuple]
+    holds: list[tuple]
+
+
+# The union's columns: the read's tag, the owner (staff_id, location_id), then typed slots, as many
+# of each kind as the widest read needs (a hold has two integers and three timestamps).
+_SLOTS = ("int", "int", "date", "time", "time", "timestamp", "timestamp", "timestamp", "bool", "text")
+_SLOTS_OF = {
+    kind: [slot for slot, slot_kind in enumerate(_SLOTS) if slot_kind == kind] for kind in dict.fromkeys(_SLOTS)
+}
+# The field whose database type an empty slot's NULL is cast to: PostgreSQL types a bare NULL as
+# text, and text does not unite with a date or a timestamp of another branch.
+_NULL_AS = {
+    "int": models.BigIntegerField(),
+    "date": models.DateField(),
+    "time": models.TimeField(),
+    "timestamp": models.DateTimeField(),
+    "bool": models.BooleanField(),
+    "text": models.TextField(),
+}
+
+
+def _kind(field: Field | None) -> str:
+    if field is None or isinstance(field, models.IntegerField | models.ForeignKey):
+        return "int"
+    if isinstance(field, models.DateTimeField):  # before DateField, its parent
+        return "timestamp"
+    if isinstance(field, models.DateField):
+        return "date"
+    if isinstance(field, models.TimeField):
+        return "time"
+    if isinstance(field, models.BooleanField):
+        return "bool"
+    if isinstance(field, models.CharField):
+        return "text"
+    raise TypeError(f"no union slot for {field!r}")
+
+
+def _union(conn, reads: Sequence[Read]) -> tuple[str, list, list[tuple]]:
+    """One UNION ALL of `reads`, tagged by position, and for each read how to take its rows back out.
+
+    Each read keeps its own SQL as a CTE (names c0, c1, ... for its columns); its branch puts the
+    owner first and every other column in the next free slot of its kind.
+    """
+    nulls = [f"CAST(NULL AS {_NULL_AS[kind].cast_db_type(conn)})" for kind in _SLOTS]
+    ctes, branches, params, splits = [], [], [], []
+    for tag, (sql, read_params, fields) in enumerate(reads):
+        names = [f"c{index}" for index in range(len(fields))]
+        free = {kind: iter(slots) for kind, slots in _SLOTS_OF.items()}
+        slots, positions = list(nulls), [1, 2]  # positions: where each column of the read lands in a row
+        for name, field in zip(names[2:], fields[2:], strict=True):
+            slot = next(free[_kind(field)])
+            slots[slot] = name
+            positions.append(3 + slot)
+        ctes.append(f"r{tag}({', '.join(names)}) AS ({sql})")
+        branches.append(f"SELECT {tag}, c0, c1, {', '.join(slots)} FROM r{tag}")
+        params += read_params
+        splits.append((itemgetter(*positions), _conversions(conn, fields)))
+    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(branches)}", params, splits
+
+
+def schedule_rows(
+    staff_ids: Sequence[int],
+    location_ids: Sequence[int],
+    first_day: date,
+    last_day: date,
+    lo: datetime,
+    hi: datetime,
+    now: datetime,
+    ignore_booking_id: int | None,
+    ignore_hold_id: int | None,
+) -> ScheduleRows:
+    """The five reads in one statement, one round trip instead of five; arguments as theirs."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    sql, params, splits = _union(
+        conn,
+        (
+            _working_hours(staff_ids, location_ids),
+            _date_overrides(staff_ids, location_ids, first_day, last_day),
+            _time_off(staff_ids, location_ids, lo, hi),
+            _bookings(staff_ids, location_ids, lo, hi, ignore_booking_id),
+            _holds(staff_ids, location_ids, now, lo, hi, ignore_hold_id),
+        ),
     )
-    params = [*params, str(Hold.Status.ACTIVE), _moment(now), _moment(hi), _moment(lo)]
-    if ignore_id is not None:
-        sql += " AND h.id <> %s"
-        params.append(ignore_id)
-    fields = [None, None, None, None, _f(Hold, "starts_at"), _f(Hold, "blocked_start"), _f(Hold, "blocked_end"), None]
-    return _select(sql, params, fields)
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    result = ScheduleRows([], [], [], [], [])
+    for row in rows:
+        tag = row[0]
+        pick, conversions = splits[tag]
+        result[tag].append(_convert(conn, pick(row), conversions) if conversions else pick(row))
+    return result

@@ -1,4 +1,5 @@
-"""The engine's SQL reads return exactly what the equivalent ORM queries return (bookings/schedule_reads.py)."""
+"""The engine's SQL reads return exactly what the equivalent ORM queries return, alone and in the
+one statement that runs five of them (bookings/schedule_reads.py)."""
 
 from datetime import UTC, datetime, time, timedelta
 
@@ -7,9 +8,11 @@ from django.db.models import Exists, OuterRef, Q, Value
 
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from bookings.schedule_reads import (
+    ScheduleRows,
     booking_rows,
     date_override_rows,
     hold_rows,
+    schedule_rows,
     staff_rows,
     time_off_rows,
     working_hours_rows,
@@ -134,3 +137,30 @@ def test_bookings_and_holds(world, ignore):
     got = hold_rows(staff_ids, location_ids, datetime.now(UTC), lo, hi, ignore_hold)
     assert sorted(got, key=repr) == sorted(expected, key=repr)
     assert len(got) == (1 if ignore else 2)
+
+
+@pytest.mark.parametrize("which", ["both", "staff only", "locations only", "none"])
+@pytest.mark.parametrize("ignore", [False, True])
+def test_schedule_rows_are_the_five_reads(world, which, ignore, django_assert_num_queries):
+    staff_ids = world["staff"] if which in ("both", "staff only") else []
+    location_ids = world["locations"] if which in ("both", "locations only") else []
+    first, last = world["day"] - timedelta(days=1), world["day"] + timedelta(days=1)
+    lo, hi, now = world["lo"], world["hi"], datetime.now(UTC)
+    ignore_booking = world["kept"].pk if ignore else None
+    ignore_hold = world["held"].pk if ignore else None
+    with django_assert_num_queries(1):
+        got = schedule_rows(staff_ids, location_ids, first, last, lo, hi, now, ignore_booking, ignore_hold)
+    expected = ScheduleRows(
+        working_hours_rows(staff_ids, location_ids),
+        date_override_rows(staff_ids, location_ids, first, last),
+        time_off_rows(staff_ids, location_ids, lo, hi),
+        booking_rows(staff_ids, location_ids, lo, hi, ignore_booking),
+        hold_rows(staff_ids, location_ids, now, lo, hi, ignore_hold),
+    )
+    for name in ScheduleRows._fields:  # repr: the same values of the same types (True, not 1; times, not text)
+        assert sorted(map(repr, getattr(got, name))) == sorted(map(repr, getattr(expected, name))), name
+    counts = [len(rows) for rows in got]
+    if which == "both":  # every branch has rows: the kept booking and the held seat are the ones ignored
+        assert counts == ([21, 2, 2, 2, 1] if ignore else [21, 2, 2, 3, 2])
+    if which == "none":
+        assert counts == [0, 0, 0, 0, 0]
