@@ -14,7 +14,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from bookings.ics import booking_ics, invite_url, manage_url
-from bookings.models import Booking
+from bookings.models import Booking, BookingStatus, Participant
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,12 @@ def booking_confirmation_message(booking: Booking, *, recipient: dict | None = N
     """
     name = (recipient or {}).get("name") or booking.contact_name
     email = (recipient or {}).get("email") or booking.contact_email
+    # A class waiting for its minimum: the place is booked, the class not confirmed yet.
+    awaiting_minimum = booking.is_group and booking.status == BookingStatus.PENDING
     context = {
         "booking": booking,
+        "awaiting_minimum": awaiting_minimum,
+        "capacity_min": booking.service.capacity_min,
         "name": name,
         "service_name": booking.service.name,
         "organization_name": booking.organization.name,
@@ -48,7 +52,8 @@ def booking_confirmation_message(booking: Booking, *, recipient: dict | None = N
         "invite_url": invite_url(booking),
         **booking_local_times(booking),
     }
-    subject = f"Booking confirmed - {booking.service.name} ({booking.confirmation_number})"
+    headline = "Booking received" if awaiting_minimum else "Booking confirmed"
+    subject = f"{headline} - {booking.service.name} ({booking.confirmation_number})"
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("emails/booking_confirmation.txt", context),
@@ -77,3 +82,23 @@ def booking_confirmation_send(booking: Booking | int, *, recipient: dict | None 
         logger.exception("Could not send the confirmation email of booking %s", booking.public_id)
         return False
     return True
+
+
+def session_confirmed_notify(session_id: int, *, except_customer_id: int | None = None) -> int:
+    """Email each participant of a group session that reached its minimum: it goes ahead.
+
+    Runs after the commit that confirmed it; returns the number of emails sent.
+    """
+    session = Booking.objects.select_related("organization", "service", "location").filter(pk=session_id).first()
+    if session is None or session.status != BookingStatus.CONFIRMED:
+        return 0
+    participants = session.participants.filter(status=Participant.Status.ACTIVE).select_related("customer")
+    if except_customer_id is not None:
+        participants = participants.exclude(customer_id=except_customer_id)
+    sent = 0
+    for participant in participants:
+        customer = participant.customer
+        recipient = {"name": customer.full_name, "email": customer.email}
+        if customer.email and booking_confirmation_send(session, recipient=recipient):
+            sent += 1
+    return sent

@@ -154,3 +154,24 @@ def test_a_pending_class_is_confirmed_when_a_joiner_from_any_surface_reaches_the
     booking_create(service=yoga, location=location, starts_at=starts_at, customer=make_customer(org), actor=SYSTEM)
     assert Booking.objects.get(pk=session.pk).status == "confirmed"
     assert BookingEvent.objects.filter(booking=session, action="status_changed", to_value="confirmed").exists()
+
+
+def test_participants_already_in_a_class_are_emailed_once_it_reaches_its_minimum(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    org = make_org()
+    location = make_location(org)
+    yoga = make_service(org, locations=[location], kind=Service.Kind.GROUP, capacity_min=3, capacity_max=10)
+    starts_at = at(org, 10)
+    ann, bob, cat = (make_customer(org, email=f"{n}@example.com") for n in ("ann", "bob", "cat"))
+    with django_capture_on_commit_callbacks(execute=True):
+        session = booking_create(service=yoga, location=location, starts_at=starts_at, customer=ann, actor=SYSTEM,
+                                 status="pending")  # fmt: skip
+        participant_join(booking=session, customer=bob, actor=SYSTEM)
+    assert mailoutbox == []  # still pending: nothing to announce
+    with django_capture_on_commit_callbacks(execute=True):
+        participant_join(booking=session, customer=cat, actor=SYSTEM)
+        assert mailoutbox == []  # not before the commit
+    # Cat, whose place completed the minimum, hears from her own request, not from this notice.
+    assert sorted(m.to[0] for m in mailoutbox) == ["ann@example.com", "bob@example.com"]
+    assert all(m.subject.startswith("Booking confirmed") for m in mailoutbox)

@@ -82,9 +82,41 @@ def test_group_participant_gets_their_own_email(api_client, demo, mailoutbox, dj
         create(api_client, demo, start, service_slug="yoga-class")
         john = {"name": "John Smith", "email": "john@example.com"}
         create(api_client, demo, start, service_slug="yoga-class", contact=john)
-    assert [m.to for m in mailoutbox] == [["jane@example.com"], ["john@example.com"]]
-    assert "Hello John Smith" in mailoutbox[1].body
-    assert "contact=john%40example.com" in mailoutbox[1].body
+    assert [(m.to, m.subject.split(" - ")[0]) for m in mailoutbox] == [
+        (["jane@example.com"], "Booking received"),  # 1 place of the class's minimum of 2
+        (["jane@example.com"], "Booking confirmed"),  # John's place completed the minimum
+        (["john@example.com"], "Booking confirmed"),
+    ]
+    assert "Hello John Smith" in mailoutbox[2].body
+    assert "contact=john%40example.com" in mailoutbox[2].body
+
+
+@pytest.mark.django_db
+def test_a_class_waiting_for_its_minimum_says_so_and_its_invite_is_tentative(
+    api_client, demo, mailoutbox, django_capture_on_commit_callbacks
+):
+    start = local_dt(NY, future_day(weekday=2), 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        create(api_client, demo, start, service_slug="yoga-class")
+    [received] = mailoutbox
+    assert received.subject.startswith("Booking received - Yoga Class")
+    assert "goes ahead once 2 places" in received.body and "booking with" not in received.body
+    html = received.alternatives[0][0]
+    assert "goes ahead once" in html and "booking with" not in html
+    invite = Calendar.from_ical(received.attachments[0][1])
+    assert invite.walk("VEVENT")[0]["STATUS"] == "TENTATIVE"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        create(
+            api_client,
+            demo,
+            start,
+            service_slug="yoga-class",
+            contact={"name": "John Smith", "email": "john@example.com"},
+        )
+    notice = mailoutbox[1]
+    assert notice.to == ["jane@example.com"] and "Your booking with Acme Salon is confirmed." in notice.body
+    assert Calendar.from_ical(notice.attachments[0][1]).walk("VEVENT")[0]["STATUS"] == "CONFIRMED"
 
 
 @pytest.mark.django_db

@@ -165,6 +165,19 @@ def test_group_service_participants_join_one_session(api_client, demo):
     assert session.party_size == 3
 
 
+@pytest.mark.django_db
+def test_a_class_below_its_minimum_opens_pending_and_the_place_that_completes_it_confirms_it(api_client, demo):
+    """As through the customer and merchant APIs: the demo's yoga class needs 2 places."""
+    key = demo["keys"]["public"]
+    start = slot(10, weekday=4)
+    first = post(api_client, payload(start, service_slug="yoga-class"), key)
+    assert (first.status_code, first.json()["booking"]["status"]) == (201, "pending")
+    other = {"name": "John Smith", "email": "john@example.com", "phone": "+15551234567"}
+    second = post(api_client, payload(start, service_slug="yoga-class", contact=other), key)
+    assert (second.status_code, second.json()["booking"]["status"]) == (201, "confirmed")
+    assert Booking.objects.get(public_id=first.json()["booking"]["id"]).status == "confirmed"
+
+
 # --- 400: the request itself is wrong --------------------------------------------------------
 
 

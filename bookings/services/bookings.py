@@ -98,7 +98,7 @@ def _place(
             data=participant_event_data(participant),
         )
         # Whichever surface the joiner came through, a session waiting for its minimum goes ahead now.
-        return session_confirm_on_quorum(session=session, actor=actor)
+        return session_confirm_on_quorum(session=session, actor=actor, joined=customer)
     return _booking_insert(
         reservation, service, location, customer, actor, team, party_size, status, source, timezone, contact, fields
     )

@@ -25,6 +25,7 @@ from bookings.services.payments import (
     checkout_session_create,
     deposit_refusal,
 )
+from bookings.services.quorum import group_initial_status
 from organizations.errors import Unprocessable
 from organizations.models import ApiKey, Customer, Location, Organization, Service, StaffMember, Team
 from organizations.services import customer_get_or_create
@@ -85,7 +86,8 @@ def public_booking_create(
     refusal = deposit_refusal(service)
     if refusal:
         raise Unprocessable(DEPOSIT_UNAVAILABLE if refusal == NO_STRIPE_MESSAGE else refusal)
-    status = BookingStatus.PENDING if service.deposit_minor else BookingStatus.CONFIRMED
+    # A class below its minimum opens pending, as through every other surface (bookings.services.quorum).
+    status = BookingStatus.PENDING if service.deposit_minor else group_initial_status(service, party_size)
     location = _location_for(service, starts_at, location)
     with transaction.atomic():
         customer = _customer_for(service.organization, contact)

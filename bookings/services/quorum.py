@@ -4,10 +4,15 @@ The maximum is the engine's business (a full session is a 409); the minimum deci
 session is going ahead, which is what `pending` and `confirmed` tell customers and merchants.
 """
 
+from functools import partial
+
+from django.db import transaction
+
 from bookings.models import Booking, BookingStatus
+from bookings.notifications import session_confirmed_notify
 from bookings.services.actors import Actor
 from bookings.services.status import booking_transition
-from organizations.models import Service
+from organizations.models import Customer, Service
 
 
 def group_initial_status(service: Service, seats: int) -> str:
@@ -17,13 +22,20 @@ def group_initial_status(service: Service, seats: int) -> str:
     return BookingStatus.CONFIRMED
 
 
-def session_confirm_on_quorum(*, session: Booking, actor: Actor) -> Booking:
-    """Confirm a pending group session whose active seats have reached the minimum."""
+def session_confirm_on_quorum(*, session: Booking, actor: Actor, joined: Customer | None = None) -> Booking:
+    """Confirm a pending group session whose active seats have reached the minimum.
+
+    Its participants, told it was pending, are emailed that it goes ahead once this commits;
+    `joined`, whose booking completed the minimum, hears from their own request instead.
+    """
     session.refresh_from_db(fields=["status", "party_size"])
     if (
         session.is_group
         and session.status == BookingStatus.PENDING
         and session.party_size >= session.service.capacity_min
     ):
-        return booking_transition(booking=session, to_status=BookingStatus.CONFIRMED, actor=actor)
+        confirmed = booking_transition(booking=session, to_status=BookingStatus.CONFIRMED, actor=actor)
+        notify = partial(session_confirmed_notify, confirmed.pk, except_customer_id=joined.pk if joined else None)
+        transaction.on_commit(notify)
+        return confirmed
     return session
