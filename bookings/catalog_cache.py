@@ -67,12 +67,18 @@ def staff_by_ref_cached(organization_ids: list[int], ref: str) -> StaffMember:
 
 def webhook_endpoints_exist_cached(organization_id: int) -> bool:
     """Whether the organization has an active webhook endpoint. Only "none" saves a query: the
-    caller still reads the endpoints themselves, fresh, when there are some."""
-    return _cached(
-        "webhook-endpoints",
-        str(organization_id),
-        lambda: WebhookEndpoint.objects.filter(organization_id=organization_id, active=True).exists(),
-    )
+    caller still reads the endpoints themselves, fresh, when there are some.
+
+    Only with a cache every process shares (REDIS_URL): a stale "none" in one process's memory
+    would write events without their deliveries, which nothing would ever send.
+    """
+
+    def fetch() -> bool:
+        return WebhookEndpoint.objects.filter(organization_id=organization_id, active=True).exists()
+
+    if not settings.REDIS_URL:
+        return fetch()
+    return _cached("webhook-endpoints", str(organization_id), fetch)
 
 
 def catalog_invalidate(**kwargs) -> None:

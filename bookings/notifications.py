@@ -10,7 +10,7 @@ import logging
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 
 from bookings.ics import booking_ics, invite_url, manage_url
@@ -85,9 +85,10 @@ def booking_confirmation_send(booking: Booking | int, *, recipient: dict | None 
 
 
 def session_confirmed_notify(session_id: int, *, except_customer_id: int | None = None) -> int:
-    """Email each participant of a group session that reached its minimum: it goes ahead.
+    """Email each participant of a group session now confirmed: it goes ahead, with its invite.
 
-    Runs after the commit that confirmed it; returns the number of emails sent.
+    Runs after the commit that confirmed it, over one mail connection; returns the number sent.
+    A failing mail server is logged, never raised.
     """
     session = Booking.objects.select_related("organization", "service", "location").filter(pk=session_id).first()
     if session is None or session.status != BookingStatus.CONFIRMED:
@@ -95,10 +96,12 @@ def session_confirmed_notify(session_id: int, *, except_customer_id: int | None 
     participants = session.participants.filter(status=Participant.Status.ACTIVE).select_related("customer")
     if except_customer_id is not None:
         participants = participants.exclude(customer_id=except_customer_id)
-    sent = 0
-    for participant in participants:
-        customer = participant.customer
-        recipient = {"name": customer.full_name, "email": customer.email}
-        if customer.email and booking_confirmation_send(session, recipient=recipient):
-            sent += 1
-    return sent
+    recipients = [{"name": p.customer.full_name, "email": p.customer.email} for p in participants if p.customer.email]
+    if not recipients:
+        return 0
+    try:
+        messages = [booking_confirmation_message(session, recipient=recipient) for recipient in recipients]
+        return get_connection().send_messages(messages) or 0
+    except Exception:
+        logger.exception("Could not send the confirmation notices of session %s", session.public_id)
+        return 0

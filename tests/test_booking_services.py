@@ -15,7 +15,7 @@ from bookings.services.bookings import (
     participant_leave,
 )
 from bookings.services.holds import hold_place
-from bookings.services.status import booking_cancel
+from bookings.services.status import booking_cancel, booking_transition
 from holds.models import Hold
 from organizations.errors import Conflict, NotFound, Unprocessable
 from organizations.models import Service
@@ -156,9 +156,7 @@ def test_a_pending_class_is_confirmed_when_a_joiner_from_any_surface_reaches_the
     assert BookingEvent.objects.filter(booking=session, action="status_changed", to_value="confirmed").exists()
 
 
-def test_participants_already_in_a_class_are_emailed_once_it_reaches_its_minimum(
-    mailoutbox, django_capture_on_commit_callbacks
-):
+def test_participants_are_emailed_once_their_class_reaches_its_minimum(mailoutbox, django_capture_on_commit_callbacks):
     org = make_org()
     location = make_location(org)
     yoga = make_service(org, locations=[location], kind=Service.Kind.GROUP, capacity_min=3, capacity_max=10)
@@ -172,6 +170,21 @@ def test_participants_already_in_a_class_are_emailed_once_it_reaches_its_minimum
     with django_capture_on_commit_callbacks(execute=True):
         participant_join(booking=session, customer=cat, actor=SYSTEM)
         assert mailoutbox == []  # not before the commit
-    # Cat, whose place completed the minimum, hears from her own request, not from this notice.
-    assert sorted(m.to[0] for m in mailoutbox) == ["ann@example.com", "bob@example.com"]
+    assert sorted(m.to[0] for m in mailoutbox) == ["ann@example.com", "bob@example.com", "cat@example.com"]
     assert all(m.subject.startswith("Booking confirmed") for m in mailoutbox)
+    # The invite replaces the tentative one: calendars apply it because its SEQUENCE grew.
+    assert Booking.objects.get(pk=session.pk).sequence == session.sequence + 1
+
+
+def test_a_class_the_merchant_confirms_below_its_minimum_emails_its_participants(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    org = make_org()
+    location = make_location(org)
+    yoga = make_service(org, locations=[location], kind=Service.Kind.GROUP, capacity_min=5, capacity_max=10)
+    ann = make_customer(org, email="ann@example.com")
+    session = booking_create(service=yoga, location=location, starts_at=at(org, 10), customer=ann, actor=SYSTEM,
+                             status="pending")  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_transition(booking=session, to_status="confirmed", actor=SYSTEM)
+    assert [(m.to, m.subject.split(" - ")[0]) for m in mailoutbox] == [(["ann@example.com"], "Booking confirmed")]

@@ -430,9 +430,11 @@ def test_admin_adds_an_endpoint_shows_its_secret_once_and_rotates_it(client):
 
 
 @pytest.mark.django_db
-def test_an_endpoint_added_or_reactivated_gets_the_very_next_event():
-    """Whether an organization has endpoints is cached (bookings/catalog_cache.py): any change to
-    its endpoints shows in the next event."""
+@pytest.mark.parametrize("redis_url", ["", "redis://shared"])
+def test_an_endpoint_added_or_reactivated_gets_the_very_next_event(settings, redis_url):
+    """With a shared cache, whether an organization has endpoints is cached (bookings/catalog_cache.py):
+    any change to its endpoints shows in the next event. Without one it is read every time."""
+    settings.REDIS_URL = redis_url  # the cache itself stays in memory: only the choice is tested
     org = make_org()
     emit(org)  # no endpoint yet: nothing to deliver
     endpoint = WebhookEndpoint.objects.create(organization=org, url="https://x.example")

@@ -59,6 +59,7 @@ def _place(
     timezone: str | None,
     contact: dict | None,
     fields: dict,
+    emails_booker: bool = False,
 ) -> Booking:
     """Insert the booking (or join the group session) for a slot already reserved under lock."""
     slot = reservation.slot
@@ -98,7 +99,7 @@ def _place(
             data=participant_event_data(participant),
         )
         # Whichever surface the joiner came through, a session waiting for its minimum goes ahead now.
-        return session_confirm_on_quorum(session=session, actor=actor, joined=customer)
+        return session_confirm_on_quorum(session=session, actor=actor, joined=customer if emails_booker else None)
     return _booking_insert(
         reservation, service, location, customer, actor, team, party_size, status, source, timezone, contact, fields
     )
@@ -158,10 +159,13 @@ def booking_create(
     custom_field_values=None,
     series: RecurringSeries | None = None,
     now: datetime | None = None,
+    emails_booker: bool = False,
 ) -> Booking:
     """Book the slot at `starts_at` (422 if it is not a slot, 409 if it is taken).
 
     A group service joins the session at that slot (opening it if needed) and returns it.
+    `emails_booker`: the caller sends the booker their own confirmation (the public API), so a
+    class this booking confirms leaves them out of its notice to participants.
     Safe inside an outer transaction (a recurring series books all occurrences in one).
     """
     now = now or djtz.now()
@@ -194,6 +198,7 @@ def booking_create(
                 "custom_field_values": custom_field_values if custom_field_values is not None else [],
                 "series": series,
             },
+            emails_booker=emails_booker,
         )
 
 

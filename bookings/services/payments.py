@@ -20,6 +20,7 @@ from bookings.notifications import booking_confirmation_send
 from bookings.services.actors import Actor
 from bookings.services.audit import audit_record
 from bookings.services.bookings import booking_create_from_hold
+from bookings.services.quorum import group_initial_status
 from bookings.services.status import booking_cancel, booking_transition
 from holds.models import Hold
 from organizations.errors import DomainError, InvalidInput, Unprocessable
@@ -153,7 +154,8 @@ def booking_create_from_hold_with_deposit(
         custom_field_values=custom_field_values,
     )
     if not hold.service.deposit_minor:
-        return booking_create_from_hold(**options, status=BookingStatus.CONFIRMED)
+        # A class below its minimum opens pending, as through every other surface.
+        return booking_create_from_hold(**options, status=group_initial_status(hold.service, hold.party_size))
     with transaction.atomic():
         booking = booking_create_from_hold(**options, status=BookingStatus.PENDING)
         try:

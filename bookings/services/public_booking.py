@@ -107,6 +107,7 @@ def public_booking_create(
             notes=notes,
             customer_note=notes if service.is_group else "",
             now=now,
+            emails_booker=not service.deposit_minor,
         )
         if service.deposit_minor:
             # Booked and Checkout Session created together: if Stripe fails nothing is booked (502).

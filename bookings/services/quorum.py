@@ -4,12 +4,7 @@ The maximum is the engine's business (a full session is a 409); the minimum deci
 session is going ahead, which is what `pending` and `confirmed` tell customers and merchants.
 """
 
-from functools import partial
-
-from django.db import transaction
-
 from bookings.models import Booking, BookingStatus
-from bookings.notifications import session_confirmed_notify
 from bookings.services.actors import Actor
 from bookings.services.status import booking_transition
 from organizations.models import Customer, Service
@@ -25,8 +20,8 @@ def group_initial_status(service: Service, seats: int) -> str:
 def session_confirm_on_quorum(*, session: Booking, actor: Actor, joined: Customer | None = None) -> Booking:
     """Confirm a pending group session whose active seats have reached the minimum.
 
-    Its participants, told it was pending, are emailed that it goes ahead once this commits;
-    `joined`, whose booking completed the minimum, hears from their own request instead.
+    Its participants are emailed that it goes ahead (bookings.services.status); `joined`, a
+    booker whose own request sends them their confirmation, is left out of that notice.
     """
     session.refresh_from_db(fields=["status", "party_size"])
     if (
@@ -34,8 +29,5 @@ def session_confirm_on_quorum(*, session: Booking, actor: Actor, joined: Custome
         and session.status == BookingStatus.PENDING
         and session.party_size >= session.service.capacity_min
     ):
-        confirmed = booking_transition(booking=session, to_status=BookingStatus.CONFIRMED, actor=actor)
-        notify = partial(session_confirmed_notify, confirmed.pk, except_customer_id=joined.pk if joined else None)
-        transaction.on_commit(notify)
-        return confirmed
+        return booking_transition(booking=session, to_status=BookingStatus.CONFIRMED, actor=actor, notice_except=joined)
     return session

@@ -1,13 +1,17 @@
 """The booking state machine. Every status change goes through `booking_transition`."""
 
+from functools import partial
+
 from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
+from bookings.notifications import session_confirmed_notify
 from bookings.services.actors import Actor
 from bookings.services.audit import audit_record
 from bookings.webhooks import booking_event_data, webhook_emit
 from organizations.errors import Unprocessable
+from organizations.models import Customer
 
 S = BookingStatus
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
@@ -31,10 +35,14 @@ def can_transition(from_status: str, to_status: str) -> bool:
 
 
 @transaction.atomic
-def booking_transition(*, booking: Booking, to_status: str, actor: Actor, reason: str = "") -> Booking:
+def booking_transition(
+    *, booking: Booking, to_status: str, actor: Actor, reason: str = "", notice_except: Customer | None = None
+) -> Booking:
     """Move a booking to `to_status` if the state machine allows it (else 422).
 
-    Moving to the status it already has changes nothing and is not an error.
+    Moving to the status it already has changes nothing and is not an error. A pending class that
+    becomes confirmed (its minimum reached, or a merchant's decision) emails its participants
+    after commit, except `notice_except`, who hears from their own request.
     """
     if to_status not in S.values:
         raise Unprocessable(f"status: '{to_status}' is not a booking status")
@@ -50,6 +58,12 @@ def booking_transition(*, booking: Booking, to_status: str, actor: Actor, reason
         booking.cancelled_at = timezone.now()
         booking.cancellation_reason = reason[:500]
         fields += ["cancelled_at", "cancellation_reason"]
+    if booking.is_group and from_status == S.PENDING and to_status == S.CONFIRMED:
+        # The emailed invite replaces the tentative one: a higher SEQUENCE makes calendars apply it.
+        booking.sequence += 1
+        fields.append("sequence")
+        except_id = notice_except.pk if notice_except is not None else None
+        transaction.on_commit(partial(session_confirmed_notify, booking.pk, except_customer_id=except_id))
     booking.save(update_fields=fields)
     audit_record(booking=booking, action="status_changed", actor=actor, from_value=from_status, to_value=to_status)
     if to_status in EVENT_FOR_STATUS:
