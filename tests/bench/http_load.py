@@ -23,7 +23,7 @@ BENCH_AVAILABILITY_REQUESTS (1500), BENCH_CREATE_REQUESTS (1000), BENCH_PACED_RE
 BENCH_CREATE_RATE (100 per second), BENCH_RACE_REQUESTS (600),
 BENCH_RACE_SLOTS (5), BENCH_WORKERS (gunicorn workers, 4), BENCH_TIME_CAP (60 s per phase),
 BENCH_RATE_LIMIT (the server's BOOKING_RATE_LIMIT, "100000/m"), BENCH_REDIS_URL
-(redis://127.0.0.1:6379/0).
+(redis://127.0.0.1:6379/0), BENCH_EMAIL_BACKEND (tests.bench.email_backend.EmailBackend).
 """
 
 from __future__ import annotations
@@ -272,7 +272,9 @@ def start_server(database_url: str, port: int, workers: int, log, **extra_env: s
         "ALLOWED_HOSTS": HOST,
         "BOOKING_RATE_LIMIT": os.environ.get("BENCH_RATE_LIMIT", "100000/m"),
         "DB_CONN_MAX_AGE": "60",
-        "EMAIL_BACKEND": "tests.bench.email_backend.EmailBackend",  # SMTP's work, no server
+        # SMTP's work without a server; BENCH_EMAIL_BACKEND replaces it (the dummy backend, say, to
+        # see what the confirmation emails cost).
+        "EMAIL_BACKEND": os.environ.get("BENCH_EMAIL_BACKEND") or "tests.bench.email_backend.EmailBackend",
         "LOG_LEVEL": "ERROR",
         **extra_env,
     }
