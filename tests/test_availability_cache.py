@@ -292,6 +292,13 @@ def _key_loses_the_organization(salon):
     key.organizations.remove(salon["org"])
 
 
+def day_query(salon, **extra) -> dict:
+    """The availability query for the salon's day, 00:00-23:00 UTC."""
+    day = salon["day"]
+    query = {"org_slug": salon["org"].slug, "service_slug": salon["service"].slug}
+    return {**query, "from": f"{day}T00:00:00Z", "to": f"{day}T23:00:00Z", **extra}
+
+
 @pytest.mark.parametrize(
     ("write", "status", "detail"),
     [
@@ -302,13 +309,7 @@ def _key_loses_the_organization(salon):
     ],
 )
 def test_the_cached_service_of_a_key_follows_catalog_changes_at_once(api_client, salon, write, status, detail):
-    day = salon["day"]
-    params = {
-        "org_slug": salon["org"].slug,
-        "service_slug": salon["service"].slug,
-        "from": f"{day}T00:00:00Z",
-        "to": f"{day}T23:00:00Z",
-    }
+    params = day_query(salon)
     assert api_client.get(URL, params, HTTP_X_KORDLESS_KEY=salon["secret"]).status_code == 200
     write(salon)
     response = api_client.get(URL, params, HTTP_X_KORDLESS_KEY=salon["secret"])
@@ -319,14 +320,7 @@ def test_the_cached_service_of_a_key_follows_catalog_changes_at_once(api_client,
 def test_a_cached_host_follows_its_deletion_at_once(api_client, salon):
     extra = make_staff(salon["org"])
     salon["service"].staff.add(extra)
-    day = salon["day"]
-    params = {
-        "org_slug": salon["org"].slug,
-        "service_slug": salon["service"].slug,
-        "from": f"{day}T00:00:00Z",
-        "to": f"{day}T23:00:00Z",
-        "host_id": str(extra.uuid),
-    }
+    params = day_query(salon, host_id=str(extra.uuid))
     assert api_client.get(URL, params, HTTP_X_KORDLESS_KEY=salon["secret"]).status_code == 200
     extra.delete()
     response = api_client.get(URL, params, HTTP_X_KORDLESS_KEY=salon["secret"])
