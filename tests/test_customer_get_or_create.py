@@ -1,7 +1,10 @@
 """A customer is found or created by email within the organization (organizations/services.py)."""
 
+import threading
+import time
+
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from organizations.models import Customer
@@ -46,3 +49,40 @@ def test_a_customer_created_meanwhile_by_another_request_is_returned_and_the_tra
         assert found.pk == other_request.pk
         # No failed statement was left behind: the booking's transaction can carry on.
         assert Customer.objects.filter(organization=org).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_committed_while_our_insert_waited_for_it_is_returned():
+    """PostgreSQL: our statement's snapshot predates the other commit, so only the re-read finds it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row-level waits on a unique index are PostgreSQL's")
+    org = make_org()
+    inserted = threading.Event()
+    outcome = {}
+
+    def other_request():
+        try:
+            with transaction.atomic():
+                outcome["other"] = Customer.objects.create(organization=org, email="ann@example.com", first_name="Ann")
+                inserted.set()
+                # Commit only once our insert is waiting on this uncommitted row.
+                with connection.cursor() as cursor:
+                    for _ in range(500):
+                        cursor.execute(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                        if cursor.fetchone()[0]:
+                            break
+                        time.sleep(0.01)
+        finally:
+            inserted.set()
+            connection.close()
+
+    thread = threading.Thread(target=other_request)
+    thread.start()
+    assert inserted.wait(10)
+    found = customer_get_or_create(organization=org, email="Ann@example.com", first_name="Annie")
+    thread.join(10)
+    assert found.pk == outcome["other"].pk and found.first_name == "Ann"
+    assert Customer.objects.filter(organization=org).count() == 1

@@ -160,6 +160,7 @@ def booking_create(
     series: RecurringSeries | None = None,
     now: datetime | None = None,
     emails_booker: bool = False,
+    savepoint: bool = True,
 ) -> Booking:
     """Book the slot at `starts_at` (422 if it is not a slot, 409 if it is taken).
 
@@ -167,9 +168,11 @@ def booking_create(
     `emails_booker`: the caller sends the booker their own confirmation (the public API), so a
     class this booking confirms leaves them out of its notice to participants.
     Safe inside an outer transaction (a recurring series books all occurrences in one).
+    `savepoint=False`: a caller whose whole transaction ends with any error saves the savepoint's
+    two round trips; a refusal then spoils that transaction, which must not go on after it.
     """
     now = now or djtz.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         reservation = slot_reserve(
             service=service,
             location=location,

@@ -108,6 +108,7 @@ def public_booking_create(
             customer_note=notes if service.is_group else "",
             now=now,
             emails_booker=not service.deposit_minor,
+            savepoint=False,  # any refusal ends this whole transaction
         )
         if service.deposit_minor:
             # Booked and Checkout Session created together: if Stripe fails nothing is booked (502).
