@@ -67,6 +67,7 @@ class PhaseResult:
     statuses: Counter = field(default_factory=Counter)
     elapsed: float = 0.0
     client_cpu: float = 0.0  # CPU seconds this load generator itself used (it shares the 2 cores)
+    server_cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of each server process group
     skipped: int = 0
 
     def percentile(self, q: float) -> float:
@@ -85,7 +86,54 @@ class PhaseResult:
             f"p50 {self.percentile(50):6.1f} ms  p95 {self.percentile(95):6.1f} ms  p99 {self.percentile(99):6.1f} ms | "
             f"status {{{statuses}}} | 5xx/errors {fivexx} | client CPU {self.client_cpu:.1f} s"
             + (f" | not sent (time cap) {self.skipped}" if self.skipped else "")
+            + self.cpu_per_request()
         )
+
+    def cpu_per_request(self) -> str:
+        """Server CPU per answered request: steadier across a noisy machine than requests/s."""
+        done = len(self.latencies)
+        if not done or not self.server_cpu:
+            return ""
+        parts = ", ".join(f"{name} {seconds / done * 1000:.1f}" for name, seconds in self.server_cpu.items())
+        return f"\n{'':<28}server CPU ms per request: {parts}"
+
+
+def _process_cpu() -> list[tuple[int, int, str, float]]:
+    """(pid, parent pid, command, CPU seconds) of every process this user can read in /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue  # gone meanwhile
+        command = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        found.append((int(entry), int(fields[1]), command, (int(fields[11]) + int(fields[12])) / tick))
+    return found
+
+
+def server_cpu(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of gunicorn (master and workers), every PostgreSQL process, and Redis.
+
+    The kernel's own work for them (writeback of the WAL, the network) is not in these figures;
+    "machine" is every process's and the kernel's (this load client included).
+    """
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq = (int(n) for n in stat.readline().split()[1:8])
+    machine = (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+    totals = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0, "machine": machine}
+    for pid, parent, command, seconds in _process_cpu():
+        if pid == server_pid or parent == server_pid:
+            totals["gunicorn"] += seconds
+        elif command == "postgres":
+            totals["postgres"] += seconds
+        elif command.startswith("redis-server"):
+            totals["redis"] += seconds
+    return totals
 
 
 def free_port() -> int:
@@ -108,7 +156,13 @@ def request(port: int, method: str, path: str, headers: dict, body: bytes | None
 
 
 def run_phase(
-    name: str, port: int, jobs: list, clients: int, time_cap: float, rate: float | None = None
+    name: str,
+    port: int,
+    jobs: list,
+    clients: int,
+    time_cap: float,
+    rate: float | None = None,
+    server_pid: int | None = None,
 ) -> PhaseResult:
     """Run `jobs` ((method, path, headers, body) tuples) over `clients` threads, stopping at `time_cap`.
 
@@ -116,7 +170,7 @@ def run_phase(
     loop: the throughput found is the server's capacity, and latency is clients / throughput).
     With `rate`, request i is due at i / rate seconds and its latency counts from then, not from
     when a client was free to send it: waiting for a free client is part of what a user would see
-    (no coordinated omission).
+    (no coordinated omission). With `server_pid`, the server side's CPU is measured too.
     """
     result = PhaseResult(name)
     lock = threading.Lock()
@@ -147,6 +201,7 @@ def run_phase(
                 result.statuses[status] += 1
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
+    server_before = server_cpu(server_pid) if server_pid else {}
     cpu_before = time.process_time()
     started = time.perf_counter()
     for t in threads:
@@ -155,6 +210,9 @@ def run_phase(
         t.join()
     result.elapsed = time.perf_counter() - started
     result.client_cpu = time.process_time() - cpu_before
+    if server_pid:
+        after = server_cpu(server_pid)
+        result.server_cpu = {name: after[name] - before for name, before in server_before.items()}
     return result
 
 
@@ -357,7 +415,9 @@ def main() -> int:
     server = start_server(database_url, port, workers, log, **caches_off, **shared)
     try:
         run_phase("warm-up", port, availability_jobs[: workers * 8], workers * 2, time_cap)
-        results.append(run_phase("availability, caches off", port, availability_jobs, clients, time_cap))
+        results.append(
+            run_phase("availability, caches off", port, availability_jobs, clients, time_cap, server_pid=server.pid)
+        )
     finally:
         stop_server(server)
 
@@ -366,7 +426,9 @@ def main() -> int:
     try:
         # Warm-up (not measured): every worker loads its code and opens its database connection.
         run_phase("warm-up", port, availability_jobs[: workers * 8], workers * 2, time_cap)
-        results.append(run_phase("availability (1 day)", port, availability_jobs, clients, time_cap))
+        results.append(
+            run_phase("availability (1 day)", port, availability_jobs, clients, time_cap, server_pid=server.pid)
+        )
 
         distinct = [(start, host) for start in starts for host in bench["staff_uuids"]][: n_create + n_paced]
         rng.shuffle(distinct)
@@ -374,9 +436,13 @@ def main() -> int:
             ("POST", "/api/calendar/v1/public/bookings", headers, create_body(start, n, host))
             for n, (start, host) in enumerate(distinct)
         ]
-        results.append(run_phase("create, distinct slots", port, create_jobs[:n_create], clients, time_cap))
+        results.append(
+            run_phase("create, distinct slots", port, create_jobs[:n_create], clients, time_cap, server_pid=server.pid)
+        )
         paced = f"create at {create_rate:g}/s, distinct"
-        results.append(run_phase(paced, port, create_jobs[n_create:], clients, time_cap, rate=create_rate))
+        results.append(
+            run_phase(paced, port, create_jobs[n_create:], clients, time_cap, rate=create_rate, server_pid=server.pid)
+        )
 
         race_starts = local_starts(first_day + timedelta(days=days + 1), 1)[:race_slots]
         race_jobs = [
@@ -388,7 +454,9 @@ def main() -> int:
             )
             for n in range(n_race)
         ]
-        results.append(run_phase(f"create, race on {race_slots} slots", port, race_jobs, clients, time_cap))
+        results.append(
+            run_phase(f"create, race on {race_slots} slots", port, race_jobs, clients, time_cap, server_pid=server.pid)
+        )
     finally:
         stop_server(server)
 
