@@ -103,6 +103,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
     # Concurrency tests need a file (threads do not share an in-memory database).
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Prepared statements: a statement a connection has run DB_PREPARE_THRESHOLD times is parsed
+    # and planned once, not on every run; parsing and planning were half of PostgreSQL's CPU per
+    # booking. A pooler in transaction mode without prepared-statement support needs
+    # DB_PREPARE_THRESHOLD=off (Django's default: every statement parsed and planned each time).
+    threshold = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
+    if threshold not in ("", "off"):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": int(threshold)}
+        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
