@@ -26,7 +26,7 @@ from holds.models import Hold
 from organizations.models import DateOverride, Service, StaffMember, Team, TimeOff, WorkingHours
 
 # A read: its SELECT, its parameters, and the model field of each column whose values the backend
-# may convert (None: an id, a weekday or a count, which no backend converts; an integer in the union).
+# may convert (None: an id, a weekday, a count or a flag, which no backend converts; an integer in the union).
 Read = tuple[str, list, list[Field | None]]
 
 
@@ -82,24 +82,33 @@ def _f(model, name: str) -> Field:
     return model._meta.get_field(name)
 
 
-def staff_rows(service: Service, team: Team | None) -> list[tuple]:
-    """(id, uuid, in_team) of the service's active staff, by id; in_team is True without a team."""
-    service_staff = Service.staff.through._meta.db_table
+def _staff(service_id: int, team_id: int | None) -> Read:
+    """The service's active staff: (id, uuid, in_team), in_team 1 or 0: an integer on every backend (not
+    PostgreSQL's boolean EXISTS), so that it unites with the union's integer slots."""
     params: list = []
     in_team = "1"
-    if team is not None:
+    if team_id is not None:
         in_team = (
-            f"EXISTS (SELECT 1 FROM {Team.members.through._meta.db_table} tm"
-            " WHERE tm.team_id = %s AND tm.staffmember_id = s.id)"
+            f"CASE WHEN EXISTS (SELECT 1 FROM {Team.members.through._meta.db_table} tm"
+            " WHERE tm.team_id = %s AND tm.staffmember_id = s.id) THEN 1 ELSE 0 END"
         )
-        params.append(team.pk)
+        params.append(team_id)
     sql = (
         f"SELECT s.id, s.uuid, {in_team} FROM {StaffMember._meta.db_table} s"
-        f" INNER JOIN {service_staff} ss ON ss.staffmember_id = s.id"
-        " WHERE ss.service_id = %s AND s.active = %s ORDER BY s.id"
+        f" INNER JOIN {Service.staff.through._meta.db_table} ss ON ss.staffmember_id = s.id"
+        " WHERE ss.service_id = %s AND s.active = %s"
     )
-    rows = _select(sql, [*params, service.pk, True], [None, _f(StaffMember, "uuid"), None])
-    return [(staff_id, staff_uuid, bool(member)) for staff_id, staff_uuid, member in rows]
+    return sql, [*params, service_id, True], [None, _f(StaffMember, "uuid"), None]
+
+
+def _by_id(staff: Iterable[tuple]) -> list[tuple]:
+    """The staff read's rows by id, in_team a bool."""
+    return sorted(((staff_id, staff_uuid, bool(in_team)) for staff_id, staff_uuid, in_team in staff), key=itemgetter(0))
+
+
+def staff_rows(service: Service, team: Team | None) -> list[tuple]:
+    """(id, uuid, in_team) of the service's active staff, by id; in_team is True without a team."""
+    return _by_id(_select(*_staff(service.pk, team.pk if team is not None else None)))
 
 
 def _working_hours(staff_ids: Sequence[int], location_ids: Sequence[int]) -> Read:
@@ -218,14 +227,18 @@ class ScheduleRows(NamedTuple):
     holds: list[tuple]
 
 
-# The union's columns: the read's tag, the owner (staff_id, location_id), then typed slots, as many
-# of each kind as the widest read needs (a hold has two integers and three timestamps).
-_SLOTS = ("int", "int", "date", "time", "time", "timestamp", "timestamp", "timestamp", "bool", "text")
+def _cte(tag: int) -> str:
+    return f"r{tag}"
+
+
+# The union's columns after the read's tag: typed slots, as many of each kind as the widest read
+# needs (a hold has four integers, its owner's two included, and three timestamps).
+_SLOTS = ("int",) * 4 + ("date",) + ("time",) * 2 + ("timestamp",) * 3 + ("bool", "text", "uuid")
 _SLOTS_OF = {
     kind: [slot for slot, slot_kind in enumerate(_SLOTS) if slot_kind == kind] for kind in dict.fromkeys(_SLOTS)
 }
 # The field whose database type an empty slot's NULL is cast to: PostgreSQL types a bare NULL as
-# text, and text does not unite with a date or a timestamp of another branch.
+# text, and text does not unite with a date, a timestamp or a uuid of another branch.
 _NULL_AS = {
     "int": models.BigIntegerField(),
     "date": models.DateField(),
@@ -233,6 +246,7 @@ _NULL_AS = {
     "timestamp": models.DateTimeField(),
     "bool": models.BooleanField(),
     "text": models.TextField(),
+    "uuid": models.UUIDField(),
 }
 
 
@@ -249,27 +263,30 @@ def _kind(field: Field | None) -> str:
         return "bool"
     if isinstance(field, models.CharField):
         return "text"
+    if isinstance(field, models.UUIDField):
+        return "uuid"
     raise TypeError(f"no union slot for {field!r}")
 
 
 def _union(conn, reads: Sequence[Read]) -> tuple[str, list, list[tuple]]:
     """One UNION ALL of `reads`, tagged by position, and for each read how to take its rows back out.
 
-    Each read keeps its own SQL as a CTE (names c0, c1, ... for its columns); its branch puts the
-    owner first and every other column in the next free slot of its kind.
+    Each read keeps its own SQL as a CTE (`_cte(tag)`, names c0, c1, ... for its columns); its branch
+    puts every column in the next free slot of its kind (so the owner, staff_id and location_id, in
+    the first two).
     """
     nulls = [f"CAST(NULL AS {_NULL_AS[kind].cast_db_type(conn)})" for kind in _SLOTS]
     ctes, branches, params, splits = [], [], [], []
     for tag, (sql, read_params, fields) in enumerate(reads):
         names = [f"c{index}" for index in range(len(fields))]
         free = {kind: iter(slots) for kind, slots in _SLOTS_OF.items()}
-        slots, positions = list(nulls), [1, 2]  # positions: where each column of the read lands in a row
-        for name, field in zip(names[2:], fields[2:], strict=True):
+        slots, positions = list(nulls), []  # positions: where each column of the read lands in a row
+        for name, field in zip(names, fields, strict=True):
             slot = next(free[_kind(field)])
             slots[slot] = name
-            positions.append(3 + slot)
-        ctes.append(f"r{tag}({', '.join(names)}) AS ({sql})")
-        branches.append(f"SELECT {tag}, c0, c1, {', '.join(slots)} FROM r{tag}")
+            positions.append(1 + slot)
+        ctes.append(f"{_cte(tag)}({', '.join(names)}) AS ({sql})")
+        branches.append(f"SELECT {tag}, {', '.join(slots)} FROM {_cte(tag)}")
         params += read_params
         splits.append((itemgetter(*positions), _conversions(conn, fields)))
     return f"WITH {', '.join(ctes)} {' UNION ALL '.join(branches)}", params, splits
