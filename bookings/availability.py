@@ -5,15 +5,15 @@ Every booking surface asks `find_slots` ("what is free?") and every writer asks 
 small number of queries whatever the window or the number of staff (no N+1):
 
 1. the service's locations, with the organization (time zone, booking policy);
-2. the staff who may serve (filtered by host and team);
-3. in one statement (a UNION ALL: one round trip, not five), of those staff and locations: weekly
+2. in one statement (a UNION ALL: one round trip, not six), the service's staff and, of the staff
+   who may serve (filtered by host and team, within the statement) and the locations: weekly
    working hours, date overrides, time off, active bookings that could overlap (same staff, any
    service; the location when no staff) and active holds (`expires_at` in the future: a hold
    stops blocking the moment it expires);
-4. group sessions of this service with their seats taken (group services only).
-Slots also carry the uuids of their location and staff (read by queries 1, 2 and 4), so that
-callers showing them need no further query. Queries 2 and 3 are SQL written once
-(bookings/schedule_reads.py): through the ORM, building them cost more than running them.
+3. group sessions of this service with their seats taken (group services only).
+Slots also carry the uuids of their location and staff (read by queries 1, 2 and 3), so that
+callers showing them need no further query. Query 2 is SQL written once
+(bookings/schedule_reads.py): through the ORM, building it cost more than running it.
 
 Schedules are wall-clock rules in the location's time zone (fallback: the organization's), so
 a 09:00 opening is 09:00 local on both sides of a DST change; a slot at a local time that does
@@ -35,7 +35,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone as djtz
 
 from bookings.models import ACTIVE_STATUSES, Booking, Participant
-from bookings.schedule_reads import schedule_rows, staff_rows
+from bookings.schedule_reads import schedule_rows
 from holds.models import Hold
 from organizations.errors import Conflict, Unprocessable
 from organizations.models import Location, Service, StaffMember, Team
@@ -163,16 +163,7 @@ class _Schedule:
         self.locations = _service_locations(service, location)
         self.org = self.locations[0].organization if self.locations else service.organization
 
-        # One query for every staff member of the service, flagged by the host and team filters.
-        all_staff = staff_rows(service, team)
-        # A service with no staff at all is served by the location itself.
-        self.uses_staff = bool(all_staff)
-        self.staff_ids = [
-            staff_id for staff_id, _uuid, in_team in all_staff if in_team and (staff is None or staff_id == staff.pk)
-        ]
-        self.staff_uuids: dict[int, uuid.UUID] = {staff_id: staff_uuid for staff_id, staff_uuid, _ in all_staff}
         self.location_uuids: dict[int, uuid.UUID] = {loc.id: loc.uuid for loc in self.locations}
-
         location_ids = [loc.id for loc in self.locations]
 
         # Local dates to scan: one day of margin each side covers every time zone offset.
@@ -181,10 +172,13 @@ class _Schedule:
 
         pad = self.before + self.after
         lo, hi = start - pad - self.duration, end + pad + self.duration
-        # Hours, overrides, time off, bookings and holds in one statement: one round trip, not five.
+        # Staff, hours, overrides, time off, bookings and holds in one statement: one round trip, not
+        # six. The statement itself picks the staff whose rows it reads: self.staff_ids below.
         # The engine sorts what it reads itself: no ORDER BY (the models' Meta.ordering) on these reads.
         rows = schedule_rows(
-            self.staff_ids,
+            service.pk,
+            team.pk if team is not None else None,
+            staff.pk if staff is not None else None,
             location_ids,
             self.first_day,
             self.last_day,
@@ -194,6 +188,14 @@ class _Schedule:
             ignore_booking.pk if ignore_booking is not None else None,
             ignore_hold.pk if ignore_hold is not None else None,
         )
+
+        # Every active staff member of the service (by id), flagged by the team filter. A service with
+        # no staff at all is served by the location itself.
+        self.uses_staff = bool(rows.staff)
+        self.staff_ids = [
+            staff_id for staff_id, _uuid, in_team in rows.staff if in_team and (staff is None or staff_id == staff.pk)
+        ]
+        self.staff_uuids: dict[int, uuid.UUID] = {staff_id: staff_uuid for staff_id, staff_uuid, _ in rows.staff}
 
         self.rules: dict[tuple[str, int], list[tuple[int, time, time]]] = defaultdict(list)
         for row in rows.working_hours:

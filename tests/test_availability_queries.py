@@ -8,7 +8,7 @@ from bookings.availability import find_slots, slot_check
 from organizations.models import Service
 from tests.factories import local_dt, make_booking, make_hold, make_location, make_org, make_service, make_staff
 
-MAX_QUERIES = {Service.Kind.APPOINTMENT: 3, Service.Kind.GROUP: 4}  # were 7 and 8
+MAX_QUERIES = {Service.Kind.APPOINTMENT: 2, Service.Kind.GROUP: 3}  # were 7 and 8, then 3 and 4
 DAY = date(2027, 6, 14)
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
 

@@ -1,10 +1,12 @@
 """The engine's SQL reads return exactly what the equivalent ORM queries return, alone and in the
-one statement that runs five of them (bookings/schedule_reads.py)."""
+one statement that runs all six, choosing the staff of five of them itself (bookings/schedule_reads.py)."""
 
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, Value
+from django.test.utils import CaptureQueriesContext
 
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from bookings.schedule_reads import (
@@ -45,6 +47,7 @@ def world():
     team = Team.objects.create(organization=org, name="Team")
     team.members.set([blair])
     cut = make_service(org, locations=[location], staff=[alex, blair, gone])
+    plain = make_service(org, locations=[location])  # no staff: the location serves it
     yoga = make_service(org, locations=[location], staff=[alex], kind=Service.Kind.GROUP)
     day = future_day(weekday=2)
     DateOverride.objects.create(organization=org, staff=alex, date=day, start_time=time(10), end_time=time(12))
@@ -67,8 +70,8 @@ def world():
     make_hold(cut, location, local_dt(NY, day, 14), staff=alex, expires_at=datetime.now(UTC) - timedelta(minutes=1))
     lo, hi = local_dt(NY, day, 0) - timedelta(hours=2), local_dt(NY, day, 23) + timedelta(hours=2)
     return {
-        "cut": cut, "team": team, "staff": [alex.pk, blair.pk], "locations": [location.pk], "day": day,
-        "lo": lo, "hi": hi, "kept": kept, "held": held,
+        "cut": cut, "plain": plain, "team": team, "staff": [alex.pk, blair.pk], "locations": [location.pk],
+        "day": day, "lo": lo, "hi": hi, "kept": kept, "held": held, "alex": alex, "blair": blair, "gone": gone,
     }  # fmt: skip
 
 
@@ -139,28 +142,71 @@ def test_bookings_and_holds(world, ignore):
     assert len(got) == (1 if ignore else 2)
 
 
-@pytest.mark.parametrize("which", ["both", "staff only", "locations only", "none"])
+# Whose schedule the union reads: (service, with the team?, host), and the staff it should choose.
+CHOICES = {
+    "everyone": ("cut", False, None, ["alex", "blair"]),
+    "a host": ("cut", False, "alex", ["alex"]),
+    "a team": ("cut", True, None, ["blair"]),
+    "a team and its member": ("cut", True, "blair", ["blair"]),
+    "a team and an outsider": ("cut", True, "alex", []),
+    "an inactive host": ("cut", False, "gone", []),
+    "a service without staff": ("plain", False, None, []),
+}
+
+
+@pytest.mark.parametrize("who", list(CHOICES))
+@pytest.mark.parametrize("with_locations", [True, False])
 @pytest.mark.parametrize("ignore", [False, True])
-def test_schedule_rows_are_the_five_reads(world, which, ignore, django_assert_num_queries):
-    staff_ids = world["staff"] if which in ("both", "staff only") else []
-    location_ids = world["locations"] if which in ("both", "locations only") else []
+def test_schedule_rows_are_the_six_reads(world, who, with_locations, ignore, django_assert_num_queries):
+    service_key, with_team, host_key, chosen = CHOICES[who]
+    service, team = world[service_key], world["team"] if with_team else None
+    team_id, host_id = team.pk if team else None, world[host_key].pk if host_key else None
+    location_ids = world["locations"] if with_locations else []
     first, last = world["day"] - timedelta(days=1), world["day"] + timedelta(days=1)
     lo, hi, now = world["lo"], world["hi"], datetime.now(UTC)
     ignore_booking = world["kept"].pk if ignore else None
     ignore_hold = world["held"].pk if ignore else None
     with django_assert_num_queries(1):
-        got = schedule_rows(staff_ids, location_ids, first, last, lo, hi, now, ignore_booking, ignore_hold)
+        got = schedule_rows(
+            service.pk, team_id, host_id, location_ids, first, last, lo, hi, now, ignore_booking, ignore_hold
+        )
+    staff = staff_rows(service, team)
+    # The staff the statement reads the schedule of: those the engine used to choose from `staff`.
+    staff_ids = [staff_id for staff_id, _uuid, in_team in staff if in_team and host_id in (None, staff_id)]
+    assert staff_ids == [world[name].pk for name in chosen]
     expected = ScheduleRows(
+        staff,
         working_hours_rows(staff_ids, location_ids),
         date_override_rows(staff_ids, location_ids, first, last),
         time_off_rows(staff_ids, location_ids, lo, hi),
         booking_rows(staff_ids, location_ids, lo, hi, ignore_booking),
         hold_rows(staff_ids, location_ids, now, lo, hi, ignore_hold),
     )
+    assert got.staff == expected.staff  # in order, by id
     for name in ScheduleRows._fields:  # repr: the same values of the same types (True, not 1; times, not text)
         assert sorted(map(repr, getattr(got, name))) == sorted(map(repr, getattr(expected, name))), name
     counts = [len(rows) for rows in got]
-    if which == "both":  # every branch has rows: the kept booking and the held seat are the ones ignored
-        assert counts == ([21, 2, 2, 2, 1] if ignore else [21, 2, 2, 3, 2])
-    if which == "none":
-        assert counts == [0, 0, 0, 0, 0]
+    if who == "everyone" and with_locations:  # every branch has rows: the kept booking and the held seat are ignored
+        assert counts == ([2, 21, 2, 2, 2, 1] if ignore else [2, 21, 2, 2, 3, 2])
+    if who == "a service without staff":  # the location's rows (its holds include the staff's held seat)
+        assert counts == ([0, 7, 1, 1, 1, 1 if ignore else 2] if with_locations else [0, 0, 0, 0, 0, 0])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("host", [False, True])
+def test_the_staff_subquery_runs_once_on_postgresql(world, host):
+    """On PostgreSQL the five reads take their staff as an array computed once (an InitPlan), which an
+    index can use: `IN (subquery)` under an OR would be a SubPlan filtering a sequential scan of every
+    organization's bookings (see `_staff_in`)."""
+    first, last = world["day"] - timedelta(days=1), world["day"] + timedelta(days=1)
+    host_id = world["alex"].pk if host else None
+    with CaptureQueriesContext(connection) as captured:
+        schedule_rows(world["cut"].pk, None, host_id, world["locations"], first, last, world["lo"], world["hi"],
+                      datetime.now(UTC), None, None)  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # an index if there is one, however small the table
+        cursor.execute("EXPLAIN " + captured.captured_queries[0]["sql"])
+        lines = [row[0].strip() for row in cursor.fetchall()]
+    plan = "\n".join(lines)
+    assert sum(line.startswith("InitPlan") for line in lines) == 5 and "SubPlan" not in plan, plan
+    assert "Seq Scan on bookings_booking" not in plan, plan
