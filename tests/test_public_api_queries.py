@@ -30,9 +30,8 @@ AVAILABILITY_QUERIES = {Service.Kind.APPOINTMENT: 2, Service.Kind.GROUP: 3}
 # booking, its audit row, its webhook event, whether the organization has webhook endpoints (cached
 # afterwards), and the savepoint that stands for the request's transaction inside the test's (with
 # its release). booking_create takes no savepoint of its own here: any refusal ends the request's
-# transaction. The availability request before it
-# left the service and its locations in the catalog cache. Were 29 (host) and 28 + staff, then 23,
-# then 19, 15 and 12.
+# transaction. The availability request before it left the service and its locations in the catalog
+# cache. Were 29 (host) and 28 + staff, then 23, then 19, 15 and 12.
 CREATE_QUERIES_HOST = 11
 CREATE_QUERIES_ANY = 11
 
