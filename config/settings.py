@@ -106,8 +106,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Prepared statements: a statement a connection has run DB_PREPARE_THRESHOLD times is parsed
     # and planned once, not on every run (parsing and planning were about half of PostgreSQL's CPU
-    # in a booking, sampled with perf). A pooler in transaction mode without prepared-statement support needs
-    # DB_PREPARE_THRESHOLD=off (Django's default: every statement parsed and planned each time).
+    # in a booking, sampled with perf). A pooler in transaction mode without prepared-statement
+    # support needs DB_PREPARE_THRESHOLD=off (Django's default: every statement parsed each time).
     threshold = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
     if threshold not in ("", "off"):
         DATABASES["default"].setdefault("OPTIONS", {}).update(
