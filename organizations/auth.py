@@ -37,7 +37,9 @@ class ApiKeyAuthentication(BaseAuthentication):
 class HasApiKey(BasePermission):
     """Any live key. Views narrow the kinds with `allowed_key_kinds`.
 
-    A view sets `missing_key_message` to the wording its contract uses for a request with no key.
+    A view sets `missing_key_message` to the wording its contract uses for a request with no key,
+    and `wrong_kind_message` when its contract knows no 403: a key of another kind is then a 401,
+    as an invalid key is.
     """
 
     def has_permission(self, request, view) -> bool:
@@ -46,5 +48,8 @@ class HasApiKey(BasePermission):
             raise exceptions.NotAuthenticated(getattr(view, "missing_key_message", "Missing API key"))
         allowed = getattr(view, "allowed_key_kinds", None)
         if allowed is not None and key.kind not in allowed:
+            wrong_kind_message = getattr(view, "wrong_kind_message", None)
+            if wrong_kind_message:
+                raise exceptions.AuthenticationFailed(wrong_kind_message.format(kind=key.kind))
             raise exceptions.PermissionDenied(f"A {key.kind} key may not do this")
         return True

@@ -2,6 +2,7 @@
 
 import uuid
 import zoneinfo
+from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,14 +11,25 @@ from django.db import models
 from django.db.models import Q
 
 
+@cache
+def _iana_timezones() -> frozenset[str]:
+    # `localtime` is this host's own zone file, not an IANA name.
+    return frozenset(zoneinfo.available_timezones() - {"localtime"})
+
+
+def is_iana_timezone(name: str) -> bool:
+    """True for a time zone name of this machine's IANA database.
+
+    Checked against the database's list rather than by opening `ZoneInfo(name)`, which also
+    reads any file below the zone directory ("zone.tab") and fails on a folder ("America").
+    """
+    return name in _iana_timezones()
+
+
 def validate_timezone(value: str) -> None:
     """Refuse anything that is not an IANA time zone name this machine knows."""
-    if not value:
-        return
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(f"'{value}' is not a valid IANA time zone.") from exc
+    if value and not is_iana_timezone(value):
+        raise ValidationError(f"'{value}' is not a valid IANA time zone.")
 
 
 class TimestampedModel(models.Model):

@@ -6,7 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -111,6 +111,28 @@ def test_claim_of_a_request_that_died_is_taken_over(api_client, demo):
 
 
 @pytest.mark.django_db
+def test_no_booking_is_kept_when_its_answer_cannot_be_stored(api_client, demo, monkeypatch):
+    """The answer is stored in the booking's own transaction: if storing it fails, nothing is booked
+    (so a retry cannot meet a booking without its answer and make a second one)."""
+    from bookings.api.public import views
+
+    def storing_fails(**kwargs):
+        raise DatabaseError("the database went away")
+
+    monkeypatch.setattr(views, "idempotency_complete", storing_fails)
+    api_client.raise_request_exception = False
+    assert post(api_client, body(), demo["keys"]["public"], key="fragile").status_code == 500
+    assert not Booking.objects.exists()
+    assert not IdempotencyRecord.objects.filter(key="fragile").exists()  # released: the retry runs anew
+
+    monkeypatch.undo()
+    retried = post(api_client, body(), demo["keys"]["public"], key="fragile")
+    assert retried.status_code == 201
+    assert "Idempotent-Replayed" not in retried
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_after_24_hours_the_key_is_new_again_and_purged(api_client, demo):
     secret = demo["keys"]["public"]
     assert post(api_client, body(10), secret, key="old").status_code == 201
@@ -180,6 +202,14 @@ def test_concurrent_requests_with_one_key_make_one_booking(demo):
             assert response.json()["booking"]["id"] == booking_id
         else:
             assert status == 409 and response["Retry-After"], response.json()
+
+
+@pytest.mark.django_db
+def test_blank_idempotency_key_is_400_not_ignored(api_client, demo):
+    response = post(api_client, body(), demo["keys"]["public"], key="   ")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Idempotency-Key must not be blank"}
+    assert not Booking.objects.exists()
 
 
 @pytest.mark.django_db

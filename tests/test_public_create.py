@@ -1,6 +1,7 @@
 """POST /api/calendar/v1/public/bookings, as the reference documents it (demo organization)."""
 
 import threading
+import uuid
 from datetime import UTC, timedelta
 
 import pytest
@@ -9,12 +10,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from bookings.models import Booking, BookingEvent
+from bookings.services.holds import hold_place
 from organizations.keys import api_key_revoke
-from organizations.models import ApiKey, Customer, Organization, Service, StaffMember, WorkingHours
+from organizations.models import ApiKey, Customer, Organization, Service, StaffMember, Team, WorkingHours
 from tests.factories import future_day, local_dt, make_key, make_location, make_org, make_service, make_staff
 from tests.stripe_standin import StripeStandIn
 
 URL = "/api/calendar/v1/public/bookings"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 NY = "America/New_York"
 
 
@@ -196,8 +199,17 @@ def test_a_class_below_its_minimum_opens_pending_and_the_place_that_completes_it
         (lambda b: b["contact"].update(email="not-an-email"), "contact.email: Enter a valid email address."),
         (lambda b: b["contact"].update(phone="call me maybe"), "contact.phone: not a valid phone number"),
         (lambda b: b.update(timezone="Mars/Olympus"), "timezone: 'Mars/Olympus' is not a valid IANA time zone"),
+        # A folder of the zone database, and files in it that are no zone: not zones either.
+        (lambda b: b.update(timezone="America"), "timezone: 'America' is not a valid IANA time zone"),
+        (lambda b: b.update(timezone="localtime"), "timezone: 'localtime' is not a valid IANA time zone"),
+        (lambda b: b.update(timezone="zone.tab"), "timezone: 'zone.tab' is not a valid IANA time zone"),
         (lambda b: b.update(party_size=0), "party_size: Ensure this value is greater than or equal to 1."),
         (lambda b: b.update(party_size="two"), "party_size: A valid integer is required."),
+        (lambda b: b.update(party_size="2"), "party_size: A valid integer is required."),
+        (lambda b: b.update(party_size=1.5), "party_size: A valid integer is required."),
+        (lambda b: b.update(party_size=True), "party_size: A valid integer is required."),
+        (lambda b: b.update(party_size=2**31), "party_size: Ensure this value is less than or equal to"),
+        (lambda b: b["contact"].update(phone="١٢٣٤٥٦"), "contact.phone: not a valid"),
         (lambda b: b.update(notes="x" * 1001), "notes: Ensure this field has no more than 1000 characters."),
         (lambda b: b.update(starts_at="2030-12-03T14:00:00"), "starts_at: a UTC offset is required"),
         (lambda b: b.update(ends_at="tomorrow"), "ends_at: not an ISO 8601 date-time"),
@@ -210,6 +222,17 @@ def test_invalid_body_is_400_naming_the_field(api_client, demo, change, detail):
     assert response.status_code == 400
     assert response.json()["detail"].startswith(detail), response.json()
     assert not Booking.objects.exists()
+
+
+@pytest.mark.django_db
+def test_null_in_an_optional_field_means_absent(api_client, demo):
+    """A JavaScript client sends `null` for what the user left empty: that is not a missing field."""
+    body = payload(slot(10), party_size=None, notes=None, host_id=None, team_id=None)
+    body["contact"] = {"name": "New Client", "email": "new.client@example.com", "phone": None}
+    response = post(api_client, body, demo["keys"]["public"])
+    assert response.status_code == 201, response.json()
+    booking = Booking.objects.get(public_id=response.json()["booking"]["id"])
+    assert (booking.party_size, booking.notes, booking.contact_phone) == (1, "", "")
 
 
 @pytest.mark.django_db
@@ -249,6 +272,21 @@ def test_unknown_revoked_and_expired_keys_are_401(api_client, demo):
 
 
 # --- 404: organization or service --------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["session", "customer"])
+def test_a_key_of_a_kind_the_public_api_does_not_take_is_401(api_client, demo, kind):
+    """The contract's answer to a key it cannot use is its 401, as for a wrong key (it has no 403)."""
+    response = post(api_client, payload(slot(10)), demo["keys"][kind])
+    assert response.status_code == 401
+    assert response.json() == {"detail": f"Invalid API key: a {kind} key cannot be used with the public booking API"}
+    assert not Booking.objects.exists()
+
+
+@pytest.mark.django_db
+def test_hub_key_of_the_organization_books(api_client, demo):
+    assert post(api_client, payload(slot(10)), demo["keys"]["hub"]).status_code == 201
 
 
 @pytest.mark.django_db
@@ -298,6 +336,51 @@ def test_taken_host_is_409(api_client, demo):
 
 
 @pytest.mark.django_db
+def test_slot_held_by_another_client_is_409(api_client, demo):
+    """Both barbers' 10:00 is held through the holds API: the public create must not take it."""
+    service = Service.objects.get(slug="haircut")
+    start = slot(10)
+    for _ in demo["staff"]:
+        hold_place(service=service, location=service.locations.get(), starts_at=start)
+    response = post(api_client, payload(start), demo["keys"]["public"])
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Time slot is no longer available"}
+    assert not Booking.objects.exists()
+
+
+@pytest.mark.django_db
+def test_team_id_books_a_member_of_that_team(api_client, demo):
+    org = Organization.objects.get(slug="acme-salon")
+    sam = StaffMember.objects.get(pk=demo["staff"][1]["id"])
+    team = Team.objects.create(organization=org, name="Colour team")
+    team.members.set([sam])
+    response = post(api_client, payload(slot(10), team_id=str(team.uuid)), demo["keys"]["public"])
+    assert response.status_code == 201, response.json()
+    booking = Booking.objects.get(public_id=response.json()["booking"]["id"])
+    assert (booking.staff_id, booking.team_id) == (sam.pk, team.pk)
+    # The team's only member is now busy at 10:00, though the salon's other barber is not.
+    again = post(api_client, payload(slot(10), team_id=str(team.uuid)), demo["keys"]["public"])
+    assert again.status_code in (409, 422), again.json()
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_team_that_cannot_serve_or_of_another_organization_is_422(api_client, demo):
+    org = Organization.objects.get(slug="acme-salon")
+    outsiders = Team.objects.create(organization=org, name="Reception")
+    outsiders.members.set([make_staff(org, name="Receptionist")])
+    response = post(api_client, payload(slot(10), team_id=str(outsiders.uuid)), demo["keys"]["public"])
+    assert response.status_code == 422
+    assert response.json() == {"detail": "team_id: cannot serve this service"}
+
+    elsewhere = Team.objects.create(organization=make_org(), name="Their team")
+    response = post(api_client, payload(slot(10), team_id=str(elsewhere.uuid)), demo["keys"]["public"])
+    assert response.status_code == 422
+    assert response.json() == {"detail": "Team not found: no such host, team or location in this organization"}
+    assert not Booking.objects.exists()
+
+
+@pytest.mark.django_db
 def test_outside_service_hours_and_off_grid_are_422(api_client, demo):
     key = demo["keys"]["public"]
     for start in (slot(7), slot(10, 15), slot(10, weekday=6)):  # early, off the 30-min grid, Sunday
@@ -329,6 +412,13 @@ def test_party_size_over_capacity_is_422(api_client, demo):
     response = post(api_client, payload(slot(10), service_slug="yoga-class", party_size=13), demo["keys"]["public"])
     assert response.status_code == 422
     assert response.json()["detail"] == "party_size: 13 exceeds the service capacity of 12"
+
+
+@pytest.mark.django_db
+def test_party_size_beyond_any_service_is_422_by_capacity_not_400(api_client, demo):
+    response = post(api_client, payload(slot(10), service_slug="yoga-class", party_size=5000), demo["keys"]["public"])
+    assert response.status_code == 422
+    assert response.json()["detail"] == "party_size: 5000 exceeds the service capacity of 12"
 
 
 @pytest.mark.django_db
@@ -420,6 +510,35 @@ def test_eleventh_booking_in_a_minute_is_429_with_retry_after(api_client, demo, 
     assert Booking.objects.count() == 10
     # The limit is per API key: another key of the organization still books.
     assert post(api_client, payload(day_slots[10]), demo["keys"]["business"]).status_code == 201
+
+
+@pytest.mark.django_db
+def test_with_redis_the_rate_limit_counter_lives_in_redis(api_client, demo, settings):
+    """As in production (REDIS_URL): the counter every gunicorn worker shares is Redis's, not a
+    process's. Deleting it from Redis, and only that, lets the key book again."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    prefix = f"test-ratelimit-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {"BACKEND": "config.redis_cache.ReusedClientRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}
+    }
+    settings.BOOKING_RATE_LIMIT = "2/m"
+    settings.AVAILABILITY_CACHE_SECONDS = settings.CATALOG_CACHE_SECONDS = 0
+    key = demo["keys"]["public"]
+    try:
+        assert [post(api_client, payload(slot(h)), key).status_code for h in (9, 10, 11)] == [201, 201, 429]
+        counters = client.keys(f"{prefix}:*")
+        assert counters, "the counter is not in Redis"
+        client.delete(*counters)
+        assert post(api_client, payload(slot(11)), key).status_code == 201
+    finally:
+        if keys := client.keys(f"{prefix}:*"):
+            client.delete(*keys)
 
 
 @pytest.mark.postgres

@@ -22,6 +22,8 @@ from organizations.models import ApiKey, Team
 
 MAX_WINDOW = timedelta(days=31)
 PUBLIC_KEY_KINDS = (ApiKey.Kind.PUBLIC, ApiKey.Kind.BUSINESS, ApiKey.Kind.HUB)
+# The public contract answers a key it cannot use with 401, as a wrong one: it has no 403.
+PUBLIC_WRONG_KIND_MESSAGE = "Invalid API key: a {kind} key cannot be used with the public booking API"
 
 
 def api_datetime(value: datetime) -> str:
@@ -49,6 +51,7 @@ ErrorSerializer = inline_serializer("Error", {"detail": serializers.CharField()}
 class PublicAvailabilityView(APIView):
     allowed_key_kinds = PUBLIC_KEY_KINDS
     missing_key_message = "Missing x-kordless-key header"
+    wrong_kind_message = PUBLIC_WRONG_KIND_MESSAGE
 
     @extend_schema(
         operation_id="public_availability",

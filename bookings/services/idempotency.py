@@ -3,8 +3,10 @@
 A record is claimed *before* the work starts: the row is inserted with `status_code` NULL in
 its own committed transaction, so the unique constraint (api key, key) decides which of two
 concurrent requests does the work. The loser sees the claim and answers 409 with Retry-After
-while the winner is busy, or replays the winner's answer once it is stored. Records live 24
-hours (`manage.py purge_idempotency`; an expired record met on the way is replaced).
+while the winner is busy, or replays the winner's answer once it is stored. A successful answer
+is stored in the transaction that did the work, so the work never commits without it (and a claim
+left unanswered belongs to a request whose work rolled back). Records live 24 hours
+(`manage.py purge_idempotency`; an expired record met on the way is replaced).
 """
 
 import hashlib
@@ -56,6 +58,8 @@ def idempotency_claim(
     or a Replay of the stored answer. Raises Unprocessable when the key was used with another
     body, Conflict (with retry_after) while the first request is still running.
     """
+    if not key:
+        raise InvalidInput("Idempotency-Key must not be blank")
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidInput(f"Idempotency-Key must be at most {MAX_KEY_LENGTH} printable characters")
     now = now or djtz.now()

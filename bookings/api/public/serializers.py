@@ -1,7 +1,6 @@
 """Request and response shapes of the public booking API, as its contract names them."""
 
 import re
-import zoneinfo
 from datetime import UTC
 
 from drf_spectacular.types import OpenApiTypes
@@ -13,9 +12,14 @@ from bookings.api.resolve import parse_aware_datetime
 from bookings.ics import invite_path
 from bookings.models import Booking
 from organizations.errors import InvalidInput
+from organizations.models import is_iana_timezone
 
-PHONE_RE = re.compile(r"^\+?[\d\s\-().]{4,40}$")
+# ASCII digits only: `\d` would take other scripts' digits, which no phone network dials.
+PHONE_RE = re.compile(r"^\+?[0-9\s\-().]{4,40}$", re.ASCII)
+PHONE_MIN_DIGITS = 4
 NOTES_MAX = 1000
+# The database's integer: anything larger is no party size; up to it, the service's capacity decides (422).
+PARTY_SIZE_MAX = 2**31 - 1
 # Far enough for any booking; keeps date arithmetic (buffers, windows) clear of datetime's limits.
 YEAR_RANGE = (1970, 9000)
 
@@ -39,14 +43,25 @@ class AwareDateTimeField(serializers.CharField):
         return value
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: not `"2"`, `2.5` or `true`, which DRF's IntegerField would take or turn into 1."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ContactSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(max_length=254)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    # Optional: absent, empty and null all mean no phone.
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, allow_null=True, default="")
 
-    def validate_phone(self, value: str) -> str:
-        value = value.strip()
-        if value and (not PHONE_RE.match(value) or sum(c.isdigit() for c in value) < 4):
+    def validate_phone(self, value: str | None) -> str:
+        value = (value or "").strip()
+        if value and (not PHONE_RE.match(value) or sum(c in "0123456789" for c in value) < PHONE_MIN_DIGITS):
             raise serializers.ValidationError("not a valid phone number")
         return value
 
@@ -58,18 +73,22 @@ class PublicBookingCreateSerializer(serializers.Serializer):
     ends_at = AwareDateTimeField()
     timezone = serializers.CharField(max_length=64)
     contact = ContactSerializer()
-    party_size = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=1)
+    party_size = StrictIntegerField(min_value=1, max_value=PARTY_SIZE_MAX, required=False, allow_null=True, default=1)
     host_id = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True)
     team_id = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True)
     location_id = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True)
-    notes = serializers.CharField(max_length=NOTES_MAX, required=False, allow_blank=True, default="")
+    notes = serializers.CharField(max_length=NOTES_MAX, required=False, allow_blank=True, allow_null=True, default="")
 
     def validate_timezone(self, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value.strip())
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise serializers.ValidationError(f"'{value}' is not a valid IANA time zone") from exc
+        if not is_iana_timezone(value.strip()):
+            raise serializers.ValidationError(f"'{value}' is not a valid IANA time zone")
         return value.strip()
+
+    def validate_party_size(self, value: int | None) -> int:
+        return 1 if value is None else value
+
+    def validate_notes(self, value: str | None) -> str:
+        return value or ""
 
 
 def location_data(booking: Booking) -> dict:

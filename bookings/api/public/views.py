@@ -3,7 +3,10 @@
 Views stay thin: check the request, call one service, shape the answer the contract shows.
 """
 
+from contextlib import nullcontext
+
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse
 from django_ratelimit.core import get_usage
 from drf_spectacular.types import OpenApiTypes
@@ -14,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from bookings.api.availability import PUBLIC_KEY_KINDS, ErrorSerializer
+from bookings.api.availability import PUBLIC_KEY_KINDS, PUBLIC_WRONG_KIND_MESSAGE, ErrorSerializer
 from bookings.api.public.serializers import (
     PublicBookingCreatedSerializer,
     PublicBookingCreateSerializer,
@@ -63,6 +66,7 @@ def _storable(response) -> bool:
 class PublicBookingCreateView(APIView):
     allowed_key_kinds = PUBLIC_KEY_KINDS
     missing_key_message = "Missing x-kordless-key header"
+    wrong_kind_message = PUBLIC_WRONG_KIND_MESSAGE
 
     @extend_schema(
         operation_id="public_booking_create",
@@ -75,11 +79,11 @@ class PublicBookingCreateView(APIView):
     )
     def post(self, request):
         record = None
-        idempotency_key = request.headers.get("Idempotency-Key", "").strip()
-        if idempotency_key:
+        idempotency_key = request.headers.get("Idempotency-Key")
+        if idempotency_key is not None:
             claimed = idempotency_claim(
                 api_key=request.auth,
-                key=idempotency_key,
+                key=idempotency_key.strip(),
                 fingerprint=request_fingerprint(request.method, request.path, request.data),
             )
             if isinstance(claimed, Replay):
@@ -88,7 +92,12 @@ class PublicBookingCreateView(APIView):
                 return replay
             record = claimed
         try:
-            response = self.create(request)
+            # With a key, the answer is stored in the booking's own transaction: no booking commits
+            # without the answer that a retry must be given instead of a second booking.
+            with transaction.atomic() if record is not None else nullcontext():
+                response = self.create(request)
+                if record is not None:
+                    idempotency_complete(record=record, status_code=response.status_code, body=response.data)
         except Exception as exc:
             if record is None:
                 raise
@@ -97,7 +106,6 @@ class PublicBookingCreateView(APIView):
             except Exception:
                 idempotency_release(record=record)
                 raise
-        if record is not None:
             if _storable(response):
                 idempotency_complete(record=record, status_code=response.status_code, body=response.data)
             else:
