@@ -14,7 +14,7 @@ from django.utils import timezone as djtz
 from django.utils.crypto import constant_time_compare
 from icalendar import Calendar, Event, vCalAddress
 
-from bookings.models import Booking, BookingStatus
+from bookings.models import Booking, BookingStatus, Participant
 
 INVITE_SALT = "bookings.invite-ics"
 PRODID = "-//Booking platform//Bookings//EN"
@@ -25,28 +25,46 @@ ICS_STATUS = {
 }
 
 
-def invite_token(booking: Booking) -> str:
-    """An HMAC of the booking's public id, salted for this one purpose."""
-    return signing.Signer(salt=INVITE_SALT).signature(booking.public_id)
+def _signed_value(booking: Booking, participant: Participant | None) -> str:
+    return booking.public_id if participant is None else f"{booking.public_id}:{participant.uuid}"
 
 
-def invite_token_valid(booking: Booking, token: str | None) -> bool:
-    return bool(token) and constant_time_compare(invite_token(booking), token)
+def invite_token(booking: Booking, participant: Participant | None = None) -> str:
+    """An HMAC of the booking's public id (and the participant's uuid), salted for this one purpose."""
+    return signing.Signer(salt=INVITE_SALT).signature(_signed_value(booking, participant))
 
 
-def invite_path(booking: Booking) -> str:
-    """The `ics_url` of the public API: relative, like the contract's example, with its token."""
+def invite_token_valid(booking: Booking, token: str | None, participant: Participant | None = None) -> bool:
+    return bool(token) and constant_time_compare(invite_token(booking, participant), token)
+
+
+def invite_path(booking: Booking, participant: Participant | None = None) -> str:
+    """The `ics_url` of the public API: relative, like the contract's example, with its token.
+
+    A participant of a group session gets a link of their own: the session is one booking, and
+    its invite names them, not whoever opened the session.
+    """
     path = reverse("public-booking-invite", kwargs={"booking_id": booking.public_id})
-    return f"{path}?{urlencode({'token': invite_token(booking)})}"
+    query = {"token": invite_token(booking, participant)}
+    if participant is not None:
+        query["participant"] = str(participant.uuid)
+    return f"{path}?{urlencode(query)}"
 
 
-def invite_url(booking: Booking) -> str:
-    return settings.SITE_URL + invite_path(booking)
+def invite_url(booking: Booking, participant: Participant | None = None) -> str:
+    return settings.SITE_URL + invite_path(booking, participant)
 
 
-def manage_url(booking: Booking, contact: str | None = None) -> str:
+def invitee(booking: Booking, participant: Participant | None = None) -> tuple[str, str, str]:
+    """Name, email and phone of whom the invite (or email) is for: the participant, else the contact."""
+    if participant is not None:
+        customer = participant.customer
+        return customer.full_name, customer.email, customer.phone
+    return booking.contact_name, booking.contact_email, booking.contact_phone
+
+
+def manage_url(booking: Booking, contact: str) -> str:
     """The customer's manage-booking page, pre-filled with what the lookup needs."""
-    contact = contact or booking.contact_email or booking.contact_phone
     query = urlencode({"confirmation": booking.confirmation_number, "contact": contact})
     return f"{settings.SITE_URL}/manage-booking?{query}"
 
@@ -60,15 +78,16 @@ def booking_uid(booking: Booking) -> str:
     return f"{booking.public_id}@{site_host()}"
 
 
-def booking_ics(booking: Booking, *, recipient: dict | None = None) -> bytes:
+def booking_ics(booking: Booking, *, participant: Participant | None = None) -> bytes:
     """The booking as a one-event calendar: METHOD REQUEST, or CANCEL once it is cancelled.
 
-    `recipient` ({"name", "email"}) replaces the booking's contact as ATTENDEE, for a participant
-    who joined a group session someone else opened.
+    `participant`: the invite of one participant of a group session, who is its ATTENDEE (not the
+    session's contact) and whose invite is cancelled once they have left.
     """
-    name = (recipient or {}).get("name") or booking.contact_name
-    email = (recipient or {}).get("email") or booking.contact_email
-    cancelled = booking.status == BookingStatus.CANCELLED
+    name, email, phone = invitee(booking, participant)
+    cancelled = booking.status == BookingStatus.CANCELLED or (
+        participant is not None and participant.status == Participant.Status.LEFT
+    )
     organization = booking.organization
     location = booking.location
     organizer = vCalAddress(f"mailto:{settings.DEFAULT_FROM_EMAIL}")
@@ -83,7 +102,7 @@ def booking_ics(booking: Booking, *, recipient: dict | None = None) -> bytes:
     description = "\n".join(
         [
             f"Confirmation number: {booking.confirmation_number}",
-            f"Manage your booking: {manage_url(booking, email)}",
+            f"Manage your booking: {manage_url(booking, email or phone)}",
         ]
     )
     event = Event.new(
@@ -96,7 +115,7 @@ def booking_ics(booking: Booking, *, recipient: dict | None = None) -> bytes:
         description=description,
         organizer=organizer,
         attendees=attendees,
-        status=ICS_STATUS.get(booking.status, "CONFIRMED"),
+        status="CANCELLED" if cancelled else ICS_STATUS.get(booking.status, "CONFIRMED"),
         sequence=booking.sequence,
     )
     calendar = Calendar.new(prodid=PRODID, method="CANCEL" if cancelled else "REQUEST", subcomponents=[event])

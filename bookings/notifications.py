@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 
-from bookings.ics import booking_ics, invite_url, manage_url
+from bookings.ics import booking_ics, invite_url, invitee, manage_url
 from bookings.models import Booking, BookingStatus, Participant
 
 logger = logging.getLogger(__name__)
@@ -30,14 +30,13 @@ def booking_local_times(booking: Booking) -> dict:
     }
 
 
-def booking_confirmation_message(booking: Booking, *, recipient: dict | None = None) -> EmailMultiAlternatives:
+def booking_confirmation_message(booking: Booking, *, participant: Participant | None = None) -> EmailMultiAlternatives:
     """The confirmation email with its invite attached (text/calendar; method=REQUEST).
 
-    `recipient` ({"name", "email"}): someone other than the booking's contact, e.g. a participant
-    joining a group session.
+    `participant`: the email of one participant of a group session (their name, their seats, their
+    own invite link), rather than of the session's contact.
     """
-    name = (recipient or {}).get("name") or booking.contact_name
-    email = (recipient or {}).get("email") or booking.contact_email
+    name, email, _phone = invitee(booking, participant)
     # A class waiting for its minimum: the place is booked, the class not confirmed yet.
     awaiting_minimum = booking.is_group and booking.status == BookingStatus.PENDING
     context = {
@@ -45,11 +44,12 @@ def booking_confirmation_message(booking: Booking, *, recipient: dict | None = N
         "awaiting_minimum": awaiting_minimum,
         "capacity_min": booking.service.capacity_min,
         "name": name,
+        "party_size": participant.party_size if participant is not None else booking.party_size,
         "service_name": booking.service.name,
         "organization_name": booking.organization.name,
         "location": booking.location,
         "manage_url": manage_url(booking, email),
-        "invite_url": invite_url(booking),
+        "invite_url": invite_url(booking, participant),
         **booking_local_times(booking),
     }
     headline = "Booking received" if awaiting_minimum else "Booking confirmed"
@@ -61,23 +61,23 @@ def booking_confirmation_message(booking: Booking, *, recipient: dict | None = N
         to=[email],
     )
     message.attach_alternative(render_to_string("emails/booking_confirmation.html", context), "text/html")
-    message.attach("invite.ics", booking_ics(booking, recipient=recipient), "text/calendar; method=REQUEST")
+    message.attach("invite.ics", booking_ics(booking, participant=participant), "text/calendar; method=REQUEST")
     return message
 
 
-def booking_confirmation_send(booking: Booking | int, *, recipient: dict | None = None) -> bool:
+def booking_confirmation_send(booking: Booking | int, *, participant: Participant | None = None) -> bool:
     """Email the customer their confirmation. False (and nothing sent) without an email address.
 
     `booking`: the committed instance (its organization, service and location already loaded, so
-    nothing is read again), or a pk to read it by.
+    nothing is read again), or a pk to read it by. `participant`: as for the message.
     Runs after commit: a failing mail server is logged, never turned into a failed booking.
     """
     if not isinstance(booking, Booking):
         booking = Booking.objects.select_related("organization", "service", "location").filter(pk=booking).first()
-    if booking is None or not ((recipient or {}).get("email") or booking.contact_email):
+    if booking is None or not invitee(booking, participant)[1]:
         return False
     try:
-        booking_confirmation_message(booking, recipient=recipient).send()
+        booking_confirmation_message(booking, participant=participant).send()
     except Exception:
         logger.exception("Could not send the confirmation email of booking %s", booking.public_id)
         return False
@@ -96,11 +96,11 @@ def session_confirmed_notify(session_id: int, *, except_customer_id: int | None 
     participants = session.participants.filter(status=Participant.Status.ACTIVE).select_related("customer")
     if except_customer_id is not None:
         participants = participants.exclude(customer_id=except_customer_id)
-    recipients = [{"name": p.customer.full_name, "email": p.customer.email} for p in participants if p.customer.email]
+    recipients = [p for p in participants if p.customer.email]
     if not recipients:
         return 0
     try:
-        messages = [booking_confirmation_message(session, recipient=recipient) for recipient in recipients]
+        messages = [booking_confirmation_message(session, participant=p) for p in recipients]
         return get_connection().send_messages(messages) or 0
     except Exception:
         logger.exception("Could not send the confirmation notices of session %s", session.public_id)

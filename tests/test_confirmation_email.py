@@ -4,6 +4,7 @@ from datetime import UTC, timedelta
 from urllib.parse import quote
 
 import pytest
+from django.db import DatabaseError
 from icalendar import Calendar
 
 from bookings.models import Booking
@@ -13,7 +14,8 @@ NY = "America/New_York"
 URL = "/api/calendar/v1/public/bookings"
 
 
-def create(api_client, demo, start, **overrides):
+def create(api_client, demo, start, *, idempotency_key: str | None = None, **overrides):
+    headers = {"HTTP_IDEMPOTENCY_KEY": idempotency_key} if idempotency_key else {}
     body = {
         "org_slug": "acme-salon",
         "service_slug": "haircut",
@@ -23,7 +25,7 @@ def create(api_client, demo, start, **overrides):
         "contact": {"name": "Jane Doe", "email": "jane@example.com", "phone": "+1234567890"},
         **overrides,
     }
-    return api_client.post(URL, body, format="json", HTTP_X_KORDLESS_KEY=demo["keys"]["public"])
+    return api_client.post(URL, body, format="json", HTTP_X_KORDLESS_KEY=demo["keys"]["public"], **headers)
 
 
 @pytest.mark.django_db
@@ -147,3 +149,44 @@ def test_the_load_benchmark_email_backend_builds_each_message_as_smtp_would(api_
     message.to, message.subject = ["jane@example.com"], "Booking\nBcc: someone@example.com"
     with pytest.raises(BadHeaderError):
         EmailBackend().send_messages([message])
+
+
+@pytest.mark.django_db
+def test_booking_rolled_back_after_its_row_was_written_sends_no_email(
+    api_client, demo, mailoutbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The booking row and its email are queued, then the transaction fails (storing the
+    Idempotency-Key answer): the rollback takes the email with it."""
+    from bookings.api.public import views
+
+    def storing_fails(**kwargs):
+        raise DatabaseError("the database went away")
+
+    monkeypatch.setattr(views, "idempotency_complete", storing_fails)
+    api_client.raise_request_exception = False
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = create(api_client, demo, local_dt(NY, future_day(weekday=2), 11), idempotency_key="k")
+    assert response.status_code == 500
+    assert callbacks == [] and mailoutbox == []
+    assert not Booking.objects.exists()
+
+
+@pytest.mark.django_db
+def test_class_participants_each_read_their_own_places_and_invite(
+    api_client, demo, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://book.example.com"
+    start = local_dt(NY, future_day(weekday=2), 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        create(api_client, demo, start, service_slug="yoga-class", party_size=2)
+        john = {"name": "John Smith", "email": "john@example.com"}
+        create(api_client, demo, start, service_slug="yoga-class", contact=john)
+    jane_mail, john_mail = mailoutbox[0], mailoutbox[-1]
+    assert john_mail.to == ["john@example.com"]
+    assert "Party size: 2" in jane_mail.body
+    assert "Party size" not in john_mail.body  # his one place, not the class's three
+    link = next(line for line in john_mail.body.splitlines() if "/invite.ics?" in line).strip()
+    served = Calendar.from_ical(api_client.get(link.removeprefix("https://book.example.com")).content)
+    assert str(served.walk("VEVENT")[0]["ATTENDEE"]) == "mailto:john@example.com"
+    attached = Calendar.from_ical(john_mail.attachments[0][1])
+    assert str(attached.walk("VEVENT")[0]["ATTENDEE"]) == "mailto:john@example.com"

@@ -290,6 +290,10 @@ def test_a_booking_is_found_by_any_of_its_ids(shop):
     for ref in (data["id"], data["confirmation_number"], data["uuid"], str(booking.pk)):
         assert shop.business.get(f"/api/v1/bookings/{ref}").json()["id"] == data["id"]
     assert shop.business.get("/api/v1/bookings/book_nothing").json() == {"detail": "Booking not found"}
+    # A NUL, which PostgreSQL refuses to compare, and an absurd length: not found, never a 500.
+    for ref in ("book_%00x", "book_" + "x" * 3000):
+        response = shop.business.get(f"/api/v1/bookings/{ref}")
+        assert (response.status_code, response.json()) == (404, {"detail": "Booking not found"})
 
 
 def test_hub_key_manages_bookings_of_all_its_organizations(shop):

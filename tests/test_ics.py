@@ -1,14 +1,15 @@
 """The calendar invite: RFC 5545 parsed back with icalendar, and its signed link."""
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from icalendar import Calendar
 
 from bookings.ics import booking_ics, invite_path
+from bookings.models import Participant
 from bookings.services.actors import SYSTEM
-from bookings.services.bookings import booking_reschedule
+from bookings.services.bookings import booking_reschedule, participant_leave
 from bookings.services.status import booking_cancel
 from organizations.models import Customer, Service
 from tests.factories import future_day, local_dt, make_core_booking
@@ -119,4 +120,112 @@ def test_without_a_valid_token_is_404(api_client, booking):
     )
     assert (
         api_client.get(f"/api/calendar/v1/public/bookings/book_nosuchone/invite.ics?token={token}").status_code == 404
+    )
+
+
+@pytest.mark.django_db
+def test_served_file_follows_two_reschedules_then_the_cancellation(api_client, booking):
+    """The link handed out once keeps serving the booking as it is now: a calendar re-reading it
+    replaces the event (same UID, higher SEQUENCE), then removes it."""
+    link = invite_path(booking)
+    uid = str(event_of(api_client.get(link).content)[1]["UID"])
+    for hours, sequence in ((1, 1), (3, 2)):
+        moved = booking_reschedule(
+            booking=booking, starts_at=booking.starts_at.replace(hour=booking.starts_at.hour + hours), actor=SYSTEM
+        )
+        _, event = event_of(api_client.get(link).content)
+        assert (str(event["UID"]), event["SEQUENCE"], event.decoded("DTSTART")) == (uid, sequence, moved.starts_at)
+    booking_cancel(booking=moved, actor=SYSTEM, reason="changed plans")
+    calendar, event = event_of(api_client.get(link).content)
+    assert (calendar["METHOD"], str(event["STATUS"]), str(event["UID"])) == ("CANCEL", "CANCELLED", uid)
+
+
+@pytest.mark.django_db
+def test_link_with_the_confirmation_number_or_uuid_serves_the_same_file(api_client, booking):
+    query = urlsplit(invite_path(booking)).query
+    for ref in (booking.confirmation_number, str(booking.uuid)):
+        response = api_client.get(f"/api/calendar/v1/public/bookings/{ref}/invite.ics?{query}")
+        assert response.status_code == 200
+        assert str(event_of(response.content)[1]["UID"]).startswith(booking.public_id)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ref", ["book_%00x", "%00", "book_" + "x" * 3000])
+def test_an_id_that_cannot_be_one_is_404(api_client, booking, ref):
+    """A NUL (which PostgreSQL refuses to compare) or an absurd length: not found, never a 500."""
+    query = urlsplit(invite_path(booking)).query
+    response = api_client.get(f"/api/calendar/v1/public/bookings/{ref}/invite.ics?{query}")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Booking not found"}
+
+
+# --- a group session: one booking, an invite of their own for each participant -------------------
+
+
+def join_class(api_client, demo, start, name: str, email: str, phone: str = "") -> dict:
+    body = {
+        "org_slug": "acme-salon",
+        "service_slug": "yoga-class",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(minutes=Service.objects.get(slug="yoga-class").duration_minutes)).isoformat(),
+        "timezone": NY,
+        "contact": {"name": name, "email": email, "phone": phone},
+    }
+    response = api_client.post(
+        "/api/calendar/v1/public/bookings", body, format="json", HTTP_X_KORDLESS_KEY=demo["keys"]["public"]
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+@pytest.mark.django_db
+def test_each_participant_of_a_class_gets_an_invite_naming_them(api_client, demo, settings):
+    settings.SITE_URL = "https://book.example.com"
+    start = local_dt(NY, future_day(weekday=2), 10).astimezone(UTC)
+    jane = join_class(api_client, demo, start, "Jane Doe", "jane@example.com", "+1234567890")
+    john = join_class(api_client, demo, start, "John Smith", "john@example.com")
+    assert jane["booking"]["id"] == john["booking"]["id"]  # one session
+    assert jane["calendar_invite"]["ics_url"] != john["calendar_invite"]["ics_url"]
+
+    for answer, email, other in ((jane, "jane@example.com", "john"), (john, "john@example.com", "jane")):
+        response = api_client.get(answer["calendar_invite"]["ics_url"])
+        assert response.status_code == 200
+        _, event = event_of(response.content)
+        assert str(event["ATTENDEE"]) == f"mailto:{email}"
+        assert f"&contact={email.replace('@', '%40')}" in str(event["DESCRIPTION"])
+        assert other not in response.content.decode().lower()  # nothing of the other participant
+
+
+@pytest.mark.django_db
+def test_participant_link_is_bound_to_its_participant(api_client, demo):
+    start = local_dt(NY, future_day(weekday=2), 10).astimezone(UTC)
+    jane = join_class(api_client, demo, start, "Jane Doe", "jane@example.com")
+    john = join_class(api_client, demo, start, "John Smith", "john@example.com")
+    jane_query = parse_qs(urlsplit(jane["calendar_invite"]["ics_url"]).query)
+    john_query = parse_qs(urlsplit(john["calendar_invite"]["ics_url"]).query)
+    path = urlsplit(john["calendar_invite"]["ics_url"]).path
+    forged = [
+        {"token": jane_query["token"][0], "participant": john_query["participant"][0]},  # Jane's token, John's place
+        {"token": john_query["token"][0]},  # John's token, as if for the session's contact
+        {"token": john_query["token"][0], "participant": "not-a-uuid"},
+        {"token": john_query["token"][0], "participant": "00000000-0000-0000-0000-000000000000"},
+    ]
+    for query in forged:
+        response = api_client.get(path, query)
+        assert response.status_code == 404, query
+        assert response.json() == {"detail": "Booking not found"}
+
+
+@pytest.mark.django_db
+def test_a_participant_who_left_gets_a_cancelled_invite(api_client, demo):
+    start = local_dt(NY, future_day(weekday=2), 10).astimezone(UTC)
+    join_class(api_client, demo, start, "Jane Doe", "jane@example.com")
+    john = join_class(api_client, demo, start, "John Smith", "john@example.com")
+    participant = Participant.objects.get(customer__email="john@example.com", status="active")
+    participant_leave(participant=participant, actor=SYSTEM)
+    calendar, event = event_of(api_client.get(john["calendar_invite"]["ics_url"]).content)
+    assert (calendar["METHOD"], str(event["STATUS"]), str(event["ATTENDEE"])) == (
+        "CANCEL",
+        "CANCELLED",
+        "mailto:john@example.com",
     )

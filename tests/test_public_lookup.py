@@ -1,6 +1,8 @@
 """GET /api/calendar/v1/public/bookings/confirmation/{number}?contact=, as the reference documents it."""
 
+import time
 from datetime import UTC
+from types import SimpleNamespace
 
 import pytest
 
@@ -110,6 +112,16 @@ def test_group_participant_finds_the_session_with_their_own_contact(api_client, 
     make_core_booking(yoga, starts_at=start, customer=john)
     response = api_client.get(url(session.confirmation_number), {"contact": "+1 555 123 4567"})
     assert response.status_code == 200
+    # John sees his own contact details, not those of Jane, who opened the session.
+    assert response.json()["booking"]["contact"] == {"name": john.full_name, "email": john.email, "phone": john.phone}
+    jane_view = api_client.get(url(session.confirmation_number), {"contact": "jane@example.com"})
+    assert jane_view.json()["booking"]["contact"]["email"] == "jane@example.com"
+
+
+@pytest.mark.django_db
+def test_confirmation_number_with_surrounding_space_is_found(api_client, booking):
+    response = api_client.get(url(f"%20{booking.confirmation_number.lower()}%20"), {"contact": "jane@example.com"})
+    assert response.status_code == 200
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -124,7 +136,11 @@ def test_missing_contact_is_400(api_client, booking, query):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("contact", ["john@example.com", "jane@example.org", "+15551234567", "12", "jane"])
+@pytest.mark.parametrize(
+    "contact",
+    # The last two: the phone's digits with one missing, and with one more; neither is the phone.
+    ["john@example.com", "jane@example.org", "+15551234567", "12", "jane", "234567890", "+11234567890"],
+)
 def test_contact_mismatch_is_403(api_client, booking, contact):
     response = api_client.get(url(booking.confirmation_number), {"contact": contact})
     assert response.status_code == 403
@@ -134,6 +150,15 @@ def test_contact_mismatch_is_403(api_client, booking, contact):
 @pytest.mark.django_db
 def test_unknown_confirmation_number_is_404(api_client, booking):
     response = api_client.get(url("BOOK_NOSUCHBOOKING"), {"contact": "jane@example.com"})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Booking not found"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("number", ["BOOK_%00X", "%00", "BOOK_" + "X" * 3000])
+def test_a_number_that_cannot_be_one_is_404(api_client, booking, number):
+    """A NUL (which PostgreSQL refuses to compare) or an absurd length: not found, never a 500."""
+    response = api_client.get(url(number), {"contact": "jane@example.com"})
     assert response.status_code == 404
     assert response.json() == {"detail": "Booking not found"}
 
@@ -200,6 +225,34 @@ def test_repeated_failures_on_one_confirmation_number_from_many_ips_are_429(api_
     response = api_client.get(url(number), {"contact": "jane@example.com"}, REMOTE_ADDR="10.0.2.1")
     assert response.status_code == 429
     assert "Retry-After" in response
+
+
+@pytest.mark.django_db
+def test_spellings_of_one_number_share_its_failure_counter(api_client, booking, settings):
+    """Spaces or lower case do not make a number new: guessing it from many addresses stays limited."""
+    settings.LOOKUP_FAILURE_LIMIT = 3
+    number = booking.confirmation_number
+    spellings = [number, f"%20{number}", number.lower() + "%20%20"]
+    for n, spelling in enumerate(spellings):
+        response = api_client.get(url(spelling), {"contact": f"guess{n}@example.com"}, REMOTE_ADDR=f"10.0.3.{n}")
+        assert response.status_code == 403
+    response = api_client.get(url(f"%20%20%20{number}"), {"contact": "jane@example.com"}, REMOTE_ADDR="10.0.4.1")
+    assert response.status_code == 429
+
+
+@pytest.mark.django_db
+def test_retry_after_is_the_time_left_in_the_window(api_client, booking, settings, monkeypatch):
+    from bookings.services import lookup
+
+    settings.LOOKUP_FAILURE_LIMIT = 2
+    settings.LOOKUP_FAILURE_WINDOW_SECONDS = 900
+    for n in range(2):
+        assert api_client.get(url(f"BOOK_GUESS{n}"), {"contact": "jane@example.com"}).status_code == 404
+    first_failure = time.time()
+    monkeypatch.setattr(lookup, "time", SimpleNamespace(time=lambda: first_failure + 600))
+    response = api_client.get(url(booking.confirmation_number), {"contact": "jane@example.com"})
+    assert response.status_code == 429
+    assert 299 <= int(response["Retry-After"]) <= 301
 
 
 @pytest.mark.django_db

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef
 
+from bookings.models import Booking
 from organizations.errors import InvalidInput, NotFound
 from organizations.keys import key_organization_ids
 from organizations.models import ApiKey, Location, Organization, Service, StaffMember, Team
@@ -72,6 +73,28 @@ def _by_ref(queryset, ref, label: str):
     if row is None:
         raise NotFound(f"{label} not found")
     return row
+
+
+def booking_by_ref(bookings, ref) -> Booking:
+    """A booking of `bookings` by any of its ids: `book_...`, its confirmation number (the same,
+    upper-cased), uuid or integer id; unknown or malformed (a NUL, say, which PostgreSQL refuses
+    to compare): 404."""
+    ref = str(ref).strip()
+    lookup = None
+    if ref.lower().startswith("book_"):
+        if len(ref) <= Booking._meta.get_field("public_id").max_length and ref.isprintable():
+            lookup = {"public_id": ref.lower()}
+    elif ref.isdigit() and len(ref) < 19:
+        lookup = {"pk": int(ref)}
+    else:
+        try:
+            lookup = {"uuid": uuid.UUID(ref)}
+        except ValueError:
+            pass
+    booking = bookings.filter(**lookup).first() if lookup else None
+    if booking is None:
+        raise NotFound("Booking not found")
+    return booking
 
 
 def service_by_slug(organization: Organization, slug: str) -> Service:

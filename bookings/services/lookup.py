@@ -5,7 +5,11 @@ client IP and per confirmation number; past `LOOKUP_FAILURE_LIMIT` within the wi
 answer 429 until the window ends, whatever the contact given.
 """
 
+import hashlib
+import math
 import re
+import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -17,11 +21,20 @@ CONTACT_REQUIRED = "Contact information is required to manage this booking"
 CONTACT_MISMATCH = "We could not verify that booking with the provided contact information."
 NOT_FOUND = "Booking not found"
 TOO_MANY = "Too many failed lookups; try again later"
-MIN_PHONE_DIGITS = 6
+CONFIRMATION_NUMBER_MAX = 32  # Booking.confirmation_number's length
+
+
+@dataclass(frozen=True)
+class LookedUp:
+    """A booking found, and the contact that proved it: for a group session, the participant's own."""
+
+    booking: Booking
+    contact: dict
 
 
 def digits(value: str) -> str:
-    return re.sub(r"\D", "", value or "")
+    """The ASCII digits of a phone number, the only part of its spelling that matters."""
+    return re.sub(r"[^0-9]", "", value or "")
 
 
 def contact_matches(contact: str, *, email: str, phone: str) -> bool:
@@ -30,58 +43,82 @@ def contact_matches(contact: str, *, email: str, phone: str) -> bool:
     if "@" in given:
         return bool(email) and given.lower() == email.strip().lower()
     given_digits = digits(given)
-    return len(given_digits) >= MIN_PHONE_DIGITS and given_digits == digits(phone)
+    return bool(given_digits) and given_digits == digits(phone)
 
 
-def _failure_keys(confirmation_number: str, client_ip: str) -> list[str]:
-    return [f"lookup-fail:ip:{client_ip}", f"lookup-fail:number:{confirmation_number.upper()}"]
+def _normalized(confirmation_number: str) -> str:
+    """The form it is stored in (upper case, no surrounding space), so every spelling of one number
+    is one number, for the lookup and for its failure counter alike."""
+    return confirmation_number.strip().upper()
 
 
-def _blocked(keys: list[str]) -> bool:
-    limit = settings.LOOKUP_FAILURE_LIMIT
-    return any((cache.get(key) or 0) >= limit for key in keys)
+def _failure_keys(number: str, client_ip: str) -> list[str]:
+    # The number as sent may be anything (a NUL, kilobytes): its digest makes a cache key of it.
+    digest = hashlib.sha256(number.encode(errors="backslashreplace")).hexdigest()
+    return [f"lookup-fail:ip:{client_ip}", f"lookup-fail:number:{digest}"]
+
+
+def _retry_after(keys: list[str]) -> int | None:
+    """Seconds until every counter at its limit has expired, or None when none is."""
+    found = cache.get_many([*keys, *(f"{key}:until" for key in keys)])
+    window = settings.LOOKUP_FAILURE_WINDOW_SECONDS
+    now = time.time()
+    waits = [
+        found.get(f"{key}:until", now + window) - now
+        for key in keys
+        if (found.get(key) or 0) >= settings.LOOKUP_FAILURE_LIMIT
+    ]
+    return max(1, math.ceil(max(waits))) if waits else None
 
 
 def _failure_record(keys: list[str]) -> None:
+    """Count a failure; a counter's window starts at its first failure (kept as `<key>:until`)."""
     window = settings.LOOKUP_FAILURE_WINDOW_SECONDS
     for key in keys:
-        if not cache.add(key, 1, timeout=window):
+        started = cache.add(key, 1, timeout=window)
+        if not started:
             try:
                 cache.incr(key)
             except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=window)
+                started = cache.add(key, 1, timeout=window)
+        if started:
+            cache.set(f"{key}:until", time.time() + window, timeout=window)
 
 
-def _booking_contacts(booking: Booking) -> list[tuple[str, str]]:
+def _booking_contacts(booking: Booking) -> list[dict]:
     """The booking's contact, and for a group session every active participant's."""
-    contacts = [(booking.contact_email, booking.contact_phone)]
+    contacts = [{"name": booking.contact_name, "email": booking.contact_email, "phone": booking.contact_phone}]
     if booking.is_group:
         contacts += [
-            (p.customer.email, p.customer.phone)
+            {"name": p.customer.full_name, "email": p.customer.email, "phone": p.customer.phone}
             for p in booking.participants.filter(status=Participant.Status.ACTIVE).select_related("customer")
         ]
     return contacts
 
 
-def booking_lookup(*, confirmation_number: str, contact: str | None, client_ip: str) -> Booking:
+def booking_lookup(*, confirmation_number: str, contact: str | None, client_ip: str) -> LookedUp:
     """The booking if `contact` is its email or phone; 400 / 403 / 404 / 429 otherwise."""
-    keys = _failure_keys(confirmation_number, client_ip)
-    if _blocked(keys):
-        raise RateLimited(TOO_MANY, retry_after=settings.LOOKUP_FAILURE_WINDOW_SECONDS)
+    number = _normalized(confirmation_number)
+    keys = _failure_keys(number, client_ip)
+    retry_after = _retry_after(keys)
+    if retry_after is not None:
+        raise RateLimited(TOO_MANY, retry_after=retry_after)
     if contact is None or not contact.strip():
         raise InvalidInput(CONTACT_REQUIRED)
-    number = confirmation_number.strip()
-    booking = (
-        Booking.objects.select_related("organization", "service", "location")
-        .filter(confirmation_number=number.upper())  # stored upper-cased: the unique index answers
-        .first()
-        if number
-        else None
-    )
+    booking = None
+    if number and len(number) <= CONFIRMATION_NUMBER_MAX and number.isprintable():
+        booking = (
+            Booking.objects.select_related("organization", "service", "location")
+            .filter(confirmation_number=number)  # stored upper-cased: the unique index answers
+            .first()
+        )
     if booking is None:
         _failure_record(keys)
         raise NotFound(NOT_FOUND)
-    if not any(contact_matches(contact, email=email, phone=phone) for email, phone in _booking_contacts(booking)):
+    matched = next(
+        (c for c in _booking_contacts(booking) if contact_matches(contact, email=c["email"], phone=c["phone"])), None
+    )
+    if matched is None:
         _failure_record(keys)
         raise Forbidden(CONTACT_MISMATCH)
-    return booking
+    return LookedUp(booking=booking, contact=matched)

@@ -7,6 +7,7 @@ email in the organization, and the confirmation email leaves only after the book
 committed (a deposit booking is confirmed, and mailed, once paid).
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -15,7 +16,7 @@ from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 
 from bookings.availability import find_slots
-from bookings.models import Booking, BookingStatus
+from bookings.models import Booking, BookingStatus, Participant
 from bookings.notifications import booking_confirmation_send
 from bookings.services.actors import Actor
 from bookings.services.bookings import booking_create
@@ -33,6 +34,14 @@ from organizations.services import customer_get_or_create
 # The public contract's wording for payments' NO_STRIPE_MESSAGE.
 DEPOSIT_UNAVAILABLE = "This service requires a deposit and online payment is not configured"
 SOURCE = "public_api"
+
+
+@dataclass(frozen=True)
+class PublicBooking:
+    """What a public create made: the booking, and in a group session the booker's own place."""
+
+    booking: Booking
+    participant: Participant | None = None
 
 
 def _customer_for(organization: Organization, contact: dict) -> Customer:
@@ -78,7 +87,7 @@ def public_booking_create(
     location: Location | None = None,
     notes: str = "",
     now: datetime | None = None,
-) -> Booking:
+) -> PublicBooking:
     """Book `service` at `starts_at` for the person in `contact` (422 not bookable, 409 taken)."""
     expected = timedelta(minutes=service.duration_minutes)
     if ends_at - starts_at != expected:
@@ -89,6 +98,7 @@ def public_booking_create(
     # A class below its minimum opens pending, as through every other surface (bookings.services.quorum).
     status = BookingStatus.PENDING if service.deposit_minor else group_initial_status(service, party_size)
     location = _location_for(service, starts_at, location)
+    participant = None
     with transaction.atomic():
         customer = _customer_for(service.organization, contact)
         booking = booking_create(
@@ -117,11 +127,21 @@ def public_booking_create(
             except stripe.StripeError as exc:
                 raise PaymentProviderError() from exc
         else:
-            # A group session's own contact is whoever opened it: mail the person who just joined.
-            # The email is built from this instance once committed, not read again.
+            # A group session's own contact is whoever opened it: the person who just joined gets
+            # their own email and invite. The email is built from this instance once committed.
             _relations_attach(booking, service=service, location=location)
-            transaction.on_commit(partial(booking_confirmation_send, booking, recipient=_recipient(contact)))
-    return booking
+            participant = _place_of(booking, customer)
+            transaction.on_commit(partial(booking_confirmation_send, booking, participant=participant))
+    return PublicBooking(booking=booking, participant=participant)
+
+
+def _place_of(booking: Booking, customer: Customer) -> Participant | None:
+    """The customer's place in a group session (None for an appointment)."""
+    if not booking.is_group:
+        return None
+    participant = Participant.objects.get(booking=booking, customer=customer, status=Participant.Status.ACTIVE)
+    participant.customer = customer
+    return participant
 
 
 def _relations_attach(booking: Booking, *, service: Service, location: Location) -> None:
@@ -133,7 +153,3 @@ def _relations_attach(booking: Booking, *, service: Service, location: Location)
         booking.location = location
     if booking.organization_id == location.organization_id and not Booking.organization.is_cached(booking):
         booking.organization = location.organization
-
-
-def _recipient(contact: dict) -> dict:
-    return {"name": contact["name"].strip(), "email": contact["email"].strip().lower()}

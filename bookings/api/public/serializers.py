@@ -10,7 +10,7 @@ from rest_framework import serializers
 from bookings.api.availability import api_datetime
 from bookings.api.resolve import parse_aware_datetime
 from bookings.ics import invite_path
-from bookings.models import Booking
+from bookings.models import Booking, Participant
 from organizations.errors import InvalidInput
 from organizations.models import is_iana_timezone
 
@@ -96,12 +96,11 @@ def location_data(booking: Booking) -> dict:
     return {"type": location.kind, "value": location.value or location.name}
 
 
-def contact_data(booking: Booking) -> dict:
-    return {"name": booking.contact_name, "email": booking.contact_email, "phone": booking.contact_phone}
+def created_booking_data(booking: Booking, participant: Participant | None = None) -> dict:
+    """The 201 body of `POST /public/bookings`; a booking awaiting its deposit adds `redirect_url`.
 
-
-def created_booking_data(booking: Booking) -> dict:
-    """The 201 body of `POST /public/bookings`; a booking awaiting its deposit adds `redirect_url`."""
+    `participant`: the booker's place in a group session, whose invite link is their own.
+    """
     data = {
         "booking": {
             "id": booking.public_id,
@@ -113,15 +112,16 @@ def created_booking_data(booking: Booking) -> dict:
             "organization_name": booking.organization.name,
             "location": location_data(booking),
         },
-        "calendar_invite": {"ics_url": invite_path(booking)},
+        "calendar_invite": {"ics_url": invite_path(booking, participant)},
     }
     if booking.payment_status == Booking.PaymentStatus.REQUIRED and booking.payment_redirect_url:
         data["booking"]["redirect_url"] = booking.payment_redirect_url
     return data
 
 
-def looked_up_booking_data(booking: Booking) -> dict:
-    """The 200 body of the confirmation-number lookup."""
+def looked_up_booking_data(booking: Booking, *, contact: dict) -> dict:
+    """The 200 body of the confirmation-number lookup. `contact`: the one that matched (in a group
+    session the participant's own, never another participant's)."""
     return {
         "booking": {
             "id": booking.public_id,
@@ -134,7 +134,7 @@ def looked_up_booking_data(booking: Booking) -> dict:
             "service_id": str(booking.service.uuid),
             "service_slug": booking.service.slug,
             "service_name": booking.service.name,
-            "contact": contact_data(booking),
+            "contact": {"name": contact["name"], "email": contact["email"], "phone": contact["phone"]},
             "location": location_data(booking),
             "timezone": booking.timezone,
         }

@@ -3,6 +3,7 @@
 Views stay thin: check the request, call one service, shape the answer the contract shows.
 """
 
+import uuid
 from contextlib import nullcontext
 
 from django.conf import settings
@@ -25,10 +26,10 @@ from bookings.api.public.serializers import (
     created_booking_data,
     looked_up_booking_data,
 )
-from bookings.api.resolve import location_by_ref, team_by_ref
+from bookings.api.resolve import booking_by_ref, location_by_ref, team_by_ref
 from bookings.catalog_cache import service_for_key_cached, staff_by_ref_cached
 from bookings.ics import booking_ics, invite_token_valid
-from bookings.models import Booking
+from bookings.models import Booking, Participant
 from bookings.services.idempotency import (
     REPLAY_HEADER,
     Replay,
@@ -125,7 +126,7 @@ class PublicBookingCreateView(APIView):
             location = location_by_ref(org_ids, data["location_id"]) if data.get("location_id") else None
         except NotFound as exc:
             raise Unprocessable(f"{exc.detail}: no such host, team or location in this organization") from exc
-        booking = public_booking_create(
+        created = public_booking_create(
             api_key=request.auth,
             service=service,
             starts_at=data["starts_at"],
@@ -138,7 +139,7 @@ class PublicBookingCreateView(APIView):
             location=location,
             notes=data["notes"],
         )
-        return Response(created_booking_data(booking), status=status.HTTP_201_CREATED)
+        return Response(created_booking_data(created.booking, created.participant), status=status.HTTP_201_CREATED)
 
 
 class PublicBookingLookupView(APIView):
@@ -154,12 +155,12 @@ class PublicBookingLookupView(APIView):
         responses={200: PublicBookingLookupSerializer, **{c: ErrorSerializer for c in (400, 403, 404, 429)}},
     )
     def get(self, request, confirmation_number: str):
-        booking = booking_lookup(
+        found = booking_lookup(
             confirmation_number=confirmation_number,
             contact=request.query_params.get("contact"),
             client_ip=BaseThrottle().get_ident(request),
         )
-        return Response(looked_up_booking_data(booking))
+        return Response(looked_up_booking_data(found.booking, contact=found.contact))
 
 
 class PublicBookingInviteView(APIView):
@@ -175,21 +176,42 @@ class PublicBookingInviteView(APIView):
     @extend_schema(
         operation_id="public_booking_invite",
         summary="Calendar invite (RFC 5545) of a booking",
-        parameters=[OpenApiParameter("token", str, required=True, description="From the ics_url handed out")],
+        parameters=[
+            OpenApiParameter("token", str, required=True, description="From the ics_url handed out"),
+            OpenApiParameter("participant", str, description="From the ics_url of a group session's participant"),
+        ],
         responses={
             (200, "text/calendar"): OpenApiResponse(OpenApiTypes.BINARY, description="text/calendar"),
             404: ErrorSerializer,
         },
     )
     def get(self, request, booking_id: str):
-        booking = (
-            Booking.objects.select_related("organization", "service", "location")
-            .filter(public_id=booking_id.strip().lower())
-            .first()
-        )
-        if booking is None or not invite_token_valid(booking, request.query_params.get("token")):
+        booking = booking_by_ref(Booking.objects.select_related("organization", "service", "location"), booking_id)
+        participant = None
+        participant_ref = request.query_params.get("participant")
+        if participant_ref is not None:
+            participant = _participant_of(booking, participant_ref)
+        if not invite_token_valid(booking, request.query_params.get("token"), participant):
             raise NotFound("Booking not found")
-        response = HttpResponse(booking_ics(booking), content_type="text/calendar; charset=utf-8")
+        response = HttpResponse(
+            booking_ics(booking, participant=participant), content_type="text/calendar; charset=utf-8"
+        )
         response["Content-Disposition"] = f'attachment; filename="{booking.confirmation_number}.ics"'
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+def _participant_of(booking: Booking, ref: str) -> Participant:
+    """The participant (by uuid) of a group session whose own invite is asked for; else 404."""
+    try:
+        participant_uuid = uuid.UUID(ref.strip())
+    except ValueError:
+        participant_uuid = None
+    participant = (
+        booking.participants.select_related("customer").filter(uuid=participant_uuid).first()
+        if participant_uuid
+        else None
+    )
+    if participant is None:
+        raise NotFound("Booking not found")
+    return participant

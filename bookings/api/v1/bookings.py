@@ -4,8 +4,6 @@ Session tokens book, list and show only what they created; public and customer k
 what is theirs; changing a booking needs a business or hub key. Another tenant's booking is 404.
 """
 
-import uuid
-
 import django_filters
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -13,7 +11,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from bookings.api.resolve import staff_by_ref
+from bookings.api.resolve import booking_by_ref, staff_by_ref
 from bookings.api.v1.booking_serializers import (
     BookingCreateSerializer,
     BookingSerializer,
@@ -29,7 +27,6 @@ from bookings.services.booking_changes import booking_update
 from bookings.services.bookings import booking_reschedule
 from bookings.services.payments import booking_create_from_hold_with_deposit
 from bookings.services.status import booking_cancel, booking_transition
-from organizations.errors import NotFound
 from organizations.keys import key_organization_ids
 from organizations.models import ApiKey
 from organizations.services import customer_get_or_create
@@ -59,24 +56,6 @@ def bookings_visible_to(api_key: ApiKey):
     return bookings.filter(created_by_key=api_key)
 
 
-def booking_lookup(bookings, ref: str) -> Booking:
-    """A booking by any of its ids: `book_...`, its confirmation number, uuid or integer id."""
-    ref = str(ref).strip()
-    if ref.lower().startswith("book_"):
-        lookup = {"public_id": ref.lower()}
-    elif ref.isdigit() and len(ref) < 19:
-        lookup = {"pk": int(ref)}
-    else:
-        try:
-            lookup = {"uuid": uuid.UUID(ref)}
-        except ValueError:
-            lookup = None
-    booking = bookings.filter(**lookup).first() if lookup else None
-    if booking is None:
-        raise NotFound("Booking not found")
-    return booking
-
-
 class BookingFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=BookingStatus.choices)
     service = django_filters.UUIDFilter(field_name="service__uuid")
@@ -102,7 +81,7 @@ class BookingViewSet(viewsets.GenericViewSet):
     filterset_class = BookingFilter
     ordering_fields = ["starts_at", "ends_at", "created_at", "updated_at", "status"]
     ordering = ["starts_at", "id"]
-    lookup_field = "public_id"  # any of the booking's ids is accepted: see `booking_lookup`
+    lookup_field = "public_id"  # any of the booking's ids is accepted: see `booking_by_ref`
     lookup_url_kwarg = "id"
 
     @property
@@ -115,7 +94,7 @@ class BookingViewSet(viewsets.GenericViewSet):
         return bookings_visible_to(self.request.auth)
 
     def get_object(self) -> Booking:
-        return booking_lookup(self.get_queryset(), self.kwargs["id"])
+        return booking_by_ref(self.get_queryset(), self.kwargs["id"])
 
     def _answer(self, booking: Booking, code: int = status.HTTP_200_OK) -> Response:
         """The booking as it now is, with everything the resource nests loaded in one query."""
