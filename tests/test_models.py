@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bookings.models import Booking
+from bookings.models.booking import PUBLIC_ID_ALPHABET, new_public_id
 from organizations.models import DateOverride, Location, Organization, Service, WorkingHours
 from tests.factories import make_location, make_org, make_service, make_staff
 
@@ -114,3 +115,13 @@ def test_booking_confirmation_number_is_the_public_id_upper_cased():
     assert booking.public_id.startswith("book_")
     assert booking.confirmation_number == booking.public_id.upper()
     assert len(booking.public_id) - len("book_") >= 10  # >= 50 bits of base32
+
+
+def test_public_ids_carry_at_least_50_random_bits():
+    """Every character is one of 32 (5 bits), and they vary: 2,000 ids use the whole alphabet at
+    every position and never repeat."""
+    ids = [new_public_id().removeprefix("book_") for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    assert len(PUBLIC_ID_ALPHABET) == 32 and len(ids[0]) * 5 >= 50
+    for position in range(len(ids[0])):
+        assert {i[position] for i in ids} == set(PUBLIC_ID_ALPHABET)

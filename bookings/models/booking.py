@@ -21,9 +21,10 @@ from organizations.models import (
     validate_timezone,
 )
 
-# 10 characters of base32 = 50 bits; confirmation numbers are the upper-cased public id.
+# Base32, 5 bits a character: 12 characters are 60 bits, drawn with `secrets` (guessing is hopeless,
+# the issue asks for at least 50). Confirmation numbers are the upper-cased public id.
 PUBLIC_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
-PUBLIC_ID_LENGTH = 12  # 60 bits
+PUBLIC_ID_LENGTH = 12
 
 
 def new_public_id() -> str:
