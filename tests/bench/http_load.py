@@ -10,16 +10,19 @@ when it answers. Phases:
 1. availability: GET /public/availability for one day, over 60 days;
 2. create (distinct slots): POST /public/bookings, every request a different host and time, each
    client sending again as soon as it is answered (the capacity, and the latency at capacity);
-3. create at a fixed rate (100/s): the same kind of requests, sent on a schedule; latency counts
+3. create with Idempotency-Key: the same, each request with a key of its own, as the contract's
+   example sends it (the key is claimed, and the answer stored with the booking);
+4. create at a fixed rate (100/s): the same kind of requests, sent on a schedule; latency counts
    from when each request was due, so time spent waiting for a free client is included;
-4. create (race): every request for one of a few slots, so most get 409.
+5. create (race): every request for one of a few slots, so most get 409.
 
 It prints requests/s, p50/p95/p99 latency and the status counts of each phase, then checks the
 database: the number of double bookings (overlapping active bookings of one staff member) and
 of 5xx answers must both be 0. Never run by pytest (the file name does not start with `test_`).
 
 Environment: BENCH_DATABASE_URL (else DATABASE_URL; must be PostgreSQL), BENCH_CLIENTS (32),
-BENCH_AVAILABILITY_REQUESTS (1500), BENCH_CREATE_REQUESTS (1000), BENCH_PACED_REQUESTS (1000),
+BENCH_AVAILABILITY_REQUESTS (1500), BENCH_CREATE_REQUESTS (1000), BENCH_IDEMPOTENT_REQUESTS (1000),
+BENCH_PACED_REQUESTS (1000),
 BENCH_CREATE_RATE (100 per second), BENCH_RACE_REQUESTS (600),
 BENCH_RACE_SLOTS (5), BENCH_WORKERS (gunicorn workers, 4), BENCH_TIME_CAP (60 s per phase),
 BENCH_RATE_LIMIT (the server's BOOKING_RATE_LIMIT, "100000/m"), BENCH_REDIS_URL
@@ -385,6 +388,7 @@ def main() -> int:
     n_create = env_int("BENCH_CREATE_REQUESTS", 1000)
     n_race = env_int("BENCH_RACE_REQUESTS", 600)
     n_paced = env_int("BENCH_PACED_REQUESTS", 1000)
+    n_idempotent = env_int("BENCH_IDEMPOTENT_REQUESTS", 1000)
     create_rate = float(os.environ.get("BENCH_CREATE_RATE") or 100)
     race_slots = env_int("BENCH_RACE_SLOTS", 5)
     workers = env_int("BENCH_WORKERS", 4)
@@ -395,7 +399,7 @@ def main() -> int:
     rng = random.Random(1)
     first_day = datetime.now(ZoneInfo(TZ)).date() + timedelta(days=2)
     per_day = len(local_starts(first_day, 1)) * STAFF_COUNT
-    days = (n_create + n_paced) // per_day + 2
+    days = (n_create + n_idempotent + n_paced) // per_day + 2
     starts = local_starts(first_day, days)
 
     availability_jobs = []
@@ -430,7 +434,8 @@ def main() -> int:
             run_phase("availability (1 day)", port, availability_jobs, clients, time_cap, server_pid=server.pid)
         )
 
-        distinct = [(start, host) for start in starts for host in bench["staff_uuids"]][: n_create + n_paced]
+        distinct = [(start, host) for start in starts for host in bench["staff_uuids"]]
+        distinct = distinct[: n_create + n_idempotent + n_paced]
         rng.shuffle(distinct)
         create_jobs = [
             ("POST", "/api/calendar/v1/public/bookings", headers, create_body(start, n, host))
@@ -439,9 +444,24 @@ def main() -> int:
         results.append(
             run_phase("create, distinct slots", port, create_jobs[:n_create], clients, time_cap, server_pid=server.pid)
         )
+        idempotent_jobs = [
+            (method, path, {**job_headers, "Idempotency-Key": f"bench-{os.getpid()}-{n}"}, body)
+            for n, (method, path, job_headers, body) in enumerate(create_jobs[n_create : n_create + n_idempotent])
+        ]
+        results.append(
+            run_phase("create, Idempotency-Key", port, idempotent_jobs, clients, time_cap, server_pid=server.pid)
+        )
         paced = f"create at {create_rate:g}/s, distinct"
         results.append(
-            run_phase(paced, port, create_jobs[n_create:], clients, time_cap, rate=create_rate, server_pid=server.pid)
+            run_phase(
+                paced,
+                port,
+                create_jobs[n_create + n_idempotent :],
+                clients,
+                time_cap,
+                rate=create_rate,
+                server_pid=server.pid,
+            )
         )
 
         race_starts = local_starts(first_day + timedelta(days=days + 1), 1)[:race_slots]
