@@ -80,18 +80,11 @@ def booking_by_ref(bookings, ref) -> Booking:
     upper-cased), uuid or integer id; unknown or malformed (a NUL, say, which PostgreSQL refuses
     to compare): 404."""
     ref = str(ref).strip()
-    lookup = None
-    if ref.lower().startswith("book_"):
-        if len(ref) <= Booking._meta.get_field("public_id").max_length and ref.isprintable():
-            lookup = {"public_id": ref.lower()}
-    elif ref.isdigit() and len(ref) < 19:
-        lookup = {"pk": int(ref)}
-    else:
-        try:
-            lookup = {"uuid": uuid.UUID(ref)}
-        except ValueError:
-            pass
-    booking = bookings.filter(**lookup).first() if lookup else None
+    if not ref.lower().startswith("book_"):
+        return _by_ref(bookings, ref, "Booking")
+    booking = None
+    if len(ref) <= Booking._meta.get_field("public_id").max_length and ref.isprintable():
+        booking = bookings.filter(public_id=ref.lower()).first()
     if booking is None:
         raise NotFound("Booking not found")
     return booking
@@ -116,6 +109,12 @@ def location_by_ref(organization_ids, ref) -> Location:
 
 def staff_by_ref(organization_ids, ref) -> StaffMember:
     return _by_ref(StaffMember.objects.filter(organization_id__in=organization_ids), ref, "Staff member")
+
+
+def participant_by_ref(participants, ref, *, label: str = "Participant"):
+    """A participant of `participants` by uuid or integer id; `label` names the 404 (an invite link
+    answers "Booking not found", revealing nothing of who takes part)."""
+    return _by_ref(participants, ref, label)
 
 
 def team_by_ref(organization_ids, ref) -> Team:

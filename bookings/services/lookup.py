@@ -21,7 +21,7 @@ CONTACT_REQUIRED = "Contact information is required to manage this booking"
 CONTACT_MISMATCH = "We could not verify that booking with the provided contact information."
 NOT_FOUND = "Booking not found"
 TOO_MANY = "Too many failed lookups; try again later"
-CONFIRMATION_NUMBER_MAX = 32  # Booking.confirmation_number's length
+CONFIRMATION_NUMBER_MAX = Booking._meta.get_field("confirmation_number").max_length
 
 
 @dataclass(frozen=True)

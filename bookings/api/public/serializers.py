@@ -134,7 +134,7 @@ def looked_up_booking_data(booking: Booking, *, contact: dict) -> dict:
             "service_id": str(booking.service.uuid),
             "service_slug": booking.service.slug,
             "service_name": booking.service.name,
-            "contact": {"name": contact["name"], "email": contact["email"], "phone": contact["phone"]},
+            "contact": contact,
             "location": location_data(booking),
             "timezone": booking.timezone,
         }

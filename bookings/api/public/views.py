@@ -3,7 +3,6 @@
 Views stay thin: check the request, call one service, shape the answer the contract shows.
 """
 
-import uuid
 from contextlib import nullcontext
 
 from django.conf import settings
@@ -26,7 +25,7 @@ from bookings.api.public.serializers import (
     created_booking_data,
     looked_up_booking_data,
 )
-from bookings.api.resolve import booking_by_ref, location_by_ref, team_by_ref
+from bookings.api.resolve import booking_by_ref, location_by_ref, participant_by_ref, team_by_ref
 from bookings.catalog_cache import service_for_key_cached, staff_by_ref_cached
 from bookings.ics import booking_ics, invite_token_valid
 from bookings.models import Booking, Participant
@@ -202,16 +201,5 @@ class PublicBookingInviteView(APIView):
 
 
 def _participant_of(booking: Booking, ref: str) -> Participant:
-    """The participant (by uuid) of a group session whose own invite is asked for; else 404."""
-    try:
-        participant_uuid = uuid.UUID(ref.strip())
-    except ValueError:
-        participant_uuid = None
-    participant = (
-        booking.participants.select_related("customer").filter(uuid=participant_uuid).first()
-        if participant_uuid
-        else None
-    )
-    if participant is None:
-        raise NotFound("Booking not found")
-    return participant
+    """The participant of a group session whose own invite is asked for; else the booking's 404."""
+    return participant_by_ref(booking.participants.select_related("customer"), ref, label="Booking")
