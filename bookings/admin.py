@@ -14,7 +14,7 @@ from bookings.models import (
     WebhookEvent,
 )
 from bookings.models.webhooks import new_webhook_secret
-from bookings.services.payments import deposit_refusal
+from bookings.payments.checkout import deposit_refusal
 from bookings.webhooks import EVENT_TYPES
 from organizations.admin_scoping import OrganizationScopedAdmin
 from organizations.models import Service

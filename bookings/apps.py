@@ -6,7 +6,6 @@ class BookingsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from bookings import availability_cache, catalog_cache
+        from bookings.caching import invalidation
 
-        availability_cache.connect_invalidation()
-        catalog_cache.connect_invalidation()
+        invalidation.connect()

@@ -1,17 +1,15 @@
-"""Every booking surface, mounted at the paths its contract names."""
+"""Every surface of the platform, mounted at the paths its contract names."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from bookings.api.availability import PublicAvailabilityView
+from bookings.api.errors import not_found
+from bookings.payments.urls import webhook_urlpatterns
 
 urlpatterns = [
-    path("api/calendar/v1/public/availability", PublicAvailabilityView.as_view(), name="public-availability"),
-    # Public booking API (x-kordless-key): availability, create, lookup, invite.
-    path("api/calendar/v1/public/", include("bookings.api.public.urls")),
-    # Customer and merchant booking API (Bearer customer / business keys).
-    path("bookings/", include("bookings.api.customer_merchant_urls")),
-    # Holds API and the resource API (Bearer keys).
-    path("api/v1/", include("bookings.api.v1.urls")),
+    *webhook_urlpatterns,
+    path("", include("bookings.api.urls")),
     # Where Stripe Checkout sends a customer back after a deposit.
-    path("payments/", include("bookings.payment_urls")),
+    path("payments/", include("bookings.payments.urls")),
+    # Anything else under the API prefixes answers JSON, never an HTML page (DEBUG or not).
+    re_path(r"^(?:api|bookings)(?:/|$)", not_found, name="api-not-found"),
 ]

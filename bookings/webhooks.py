@@ -6,7 +6,7 @@ event. Delivery (`manage.py deliver_webhooks`) reads the outbox later.
 
 from django.utils import timezone
 
-from bookings.catalog_cache import webhook_endpoints_exist_cached
+from bookings.caching.catalog import webhook_endpoints_exist_cached
 from bookings.models import Booking, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from organizations.models import Organization
 

@@ -1,4 +1,9 @@
-"""One exception handler: every error of every API surface becomes `{"detail": "..."}`."""
+"""One exception handler: every error of every API surface becomes `{"detail": "..."}`.
+
+DRF calls `exception_handler` (REST_FRAMEWORK["EXCEPTION_HANDLER"]) for every API view, the Stripe
+webhook included; `not_found` answers the paths under the API prefixes that no view serves, and
+`ratelimited` the requests django-ratelimit turns away.
+"""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
@@ -58,3 +63,8 @@ def ratelimited(request, exception=None):
     response = JsonResponse({"detail": "Rate limit exceeded"}, status=429)
     response["Retry-After"] = "60"
     return response
+
+
+def not_found(request, *args, **kwargs):
+    """Any path under /api/ or /bookings/ that no view serves: JSON, never an HTML page, DEBUG or not."""
+    return JsonResponse({"detail": "Not found."}, status=404)

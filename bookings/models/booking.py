@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from bookings.constraints import overlap_exclusion
+from bookings.models.constraints import overlap_exclusion
 from holds.models import Hold
 from organizations.models import (
     ApiKey,

@@ -2,7 +2,7 @@
 
 The scheduling core (`booking_create`) owns locking and the re-check; this module adds what the
 public contract asks on top: the `ends_at` must match the service, a deposit books `pending` with
-a Stripe Checkout Session (bookings.services.payments), the customer is found or created by
+a Stripe Checkout Session (bookings.payments.checkout), the customer is found or created by
 email in the organization, and the confirmation email leaves only after the booking has
 committed (a deposit booking is confirmed, and mailed, once paid).
 """
@@ -18,14 +18,14 @@ from django.db.models import Prefetch, prefetch_related_objects
 from bookings.availability import find_slots
 from bookings.models import Booking, BookingStatus, Participant
 from bookings.notifications import booking_confirmation_send
-from bookings.services.actors import Actor
-from bookings.services.bookings import booking_create
-from bookings.services.payments import (
+from bookings.payments.checkout import (
     NO_STRIPE_MESSAGE,
     PaymentProviderError,
     checkout_session_create,
     deposit_refusal,
 )
+from bookings.services.actors import Actor
+from bookings.services.bookings import booking_create
 from bookings.services.quorum import group_initial_status
 from organizations.errors import Unprocessable
 from organizations.models import ApiKey, Customer, Location, Organization, Service, StaffMember, Team

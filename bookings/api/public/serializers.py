@@ -1,17 +1,13 @@
 """Request and response shapes of the public booking API, as its contract names them."""
 
 import re
-from datetime import UTC
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from bookings.api.availability import api_datetime
-from bookings.api.resolve import parse_aware_datetime
+from bookings.api.fields import MAX_INT, AwareDateTimeField, StrictIntegerField
+from bookings.api.public.availability import api_datetime
 from bookings.ics import invite_path
 from bookings.models import Booking, Participant
-from organizations.errors import InvalidInput
 from organizations.models import is_iana_timezone
 
 # ASCII digits only: `\d` would take other scripts' digits, which no phone network dials.
@@ -19,38 +15,7 @@ PHONE_RE = re.compile(r"^\+?[0-9\s\-().]{4,40}$", re.ASCII)
 PHONE_MIN_DIGITS = 4
 NOTES_MAX = 1000
 # The database's integer: anything larger is no party size; up to it, the service's capacity decides (422).
-PARTY_SIZE_MAX = 2**31 - 1
-# Far enough for any booking; keeps date arithmetic (buffers, windows) clear of datetime's limits.
-YEAR_RANGE = (1970, 9000)
-
-
-@extend_schema_field(OpenApiTypes.DATETIME)
-class AwareDateTimeField(serializers.CharField):
-    """ISO 8601 with an offset; the 400 names the field (`starts_at: a UTC offset is required ...`)."""
-
-    def to_internal_value(self, data):
-        text = super().to_internal_value(data)
-        try:
-            value = parse_aware_datetime(text, self.field_name)
-        except InvalidInput as exc:
-            raise serializers.ValidationError(exc.detail.removeprefix(f"{self.field_name}: ")) from exc
-        try:
-            in_range = YEAR_RANGE[0] <= value.astimezone(UTC).year <= YEAR_RANGE[1]
-        except OverflowError:
-            in_range = False
-        if not in_range:
-            raise serializers.ValidationError(f"must be between the years {YEAR_RANGE[0]} and {YEAR_RANGE[1]}")
-        return value
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer: not `"2"`, `2.5` or `true`, which DRF's IntegerField would take or turn into 1."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+PARTY_SIZE_MAX = MAX_INT
 
 
 class ContactSerializer(serializers.Serializer):

@@ -1,10 +1,12 @@
-"""Public booking API, under /api/calendar/v1/public/ (availability is mounted by bookings/urls.py)."""
+"""Public booking API, under /api/calendar/v1/public/: availability, create, lookup, invite."""
 
 from django.urls import path
 
+from bookings.api.public.availability import PublicAvailabilityView
 from bookings.api.public.views import PublicBookingCreateView, PublicBookingInviteView, PublicBookingLookupView
 
 urlpatterns = [
+    path("availability", PublicAvailabilityView.as_view(), name="public-availability"),
     path("bookings", PublicBookingCreateView.as_view(), name="public-booking-create"),
     path(
         "bookings/confirmation/<str:confirmation_number>",

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from bookings.api.availability import PUBLIC_KEY_KINDS, PUBLIC_WRONG_KIND_MESSAGE, ErrorSerializer
+from bookings.api.public.availability import PUBLIC_KEY_KINDS, PUBLIC_WRONG_KIND_MESSAGE
 from bookings.api.public.serializers import (
     PublicBookingCreatedSerializer,
     PublicBookingCreateSerializer,
@@ -25,10 +25,11 @@ from bookings.api.public.serializers import (
     created_booking_data,
     looked_up_booking_data,
 )
-from bookings.api.resolve import booking_by_ref, location_by_ref, participant_by_ref, team_by_ref
-from bookings.catalog_cache import service_for_key_cached, staff_by_ref_cached
+from bookings.api.schema import error_responses
+from bookings.caching.catalog import service_for_key_cached, staff_by_ref_cached
 from bookings.ics import booking_ics, invite_token_valid
 from bookings.models import Booking, Participant
+from bookings.selectors import booking_by_ref, location_by_ref, participant_by_ref, team_by_ref
 from bookings.services.idempotency import (
     REPLAY_HEADER,
     Replay,
@@ -42,7 +43,7 @@ from bookings.services.public_booking import public_booking_create
 from organizations.errors import NotFound, RateLimited, Unprocessable
 
 RATE_GROUP = "public-booking-create"
-ERRORS = {code: ErrorSerializer for code in (400, 401, 404, 409, 422, 429)}
+ERRORS = error_responses(400, 401, 404, 409, 422, 429)
 
 
 def booking_rate_limit(request) -> None:
@@ -151,7 +152,7 @@ class PublicBookingLookupView(APIView):
         parameters=[
             OpenApiParameter("contact", str, required=True, description="Email or phone used when booking"),
         ],
-        responses={200: PublicBookingLookupSerializer, **{c: ErrorSerializer for c in (400, 403, 404, 429)}},
+        responses={200: PublicBookingLookupSerializer, **error_responses(400, 403, 404, 429)},
     )
     def get(self, request, confirmation_number: str):
         found = booking_lookup(
@@ -181,7 +182,7 @@ class PublicBookingInviteView(APIView):
         ],
         responses={
             (200, "text/calendar"): OpenApiResponse(OpenApiTypes.BINARY, description="text/calendar"),
-            404: ErrorSerializer,
+            **error_responses(404),
         },
     )
     def get(self, request, booking_id: str):

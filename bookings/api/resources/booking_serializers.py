@@ -3,7 +3,8 @@
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from bookings.api.resources.fields import AwareDateTimeField, ResourceSerializer, TenantUuidField
+from bookings.api.fields import AwareDateTimeField
+from bookings.api.resources.fields import ResourceSerializer, TenantUuidField
 from bookings.models import Participant, RecurringSeries
 from holds.models import Hold
 from organizations.models import ApiKey, Customer, Organization

@@ -1,16 +1,13 @@
-"""Serializer building blocks: related objects by uuid within the key's organizations, strict datetimes."""
+"""Resource serializer building blocks: related objects by uuid within the key's organizations."""
 
 import uuid
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bookings.api.fields import MAX_INT, AwareDateTimeField
 from organizations.keys import key_organization_ids
 from organizations.models import ApiKey, Organization
-
-# The smallest signed 32-bit maximum: every integer column fits it on every database.
-MAX_INT = 2**31 - 1
 
 
 def request_organization_ids(context: dict) -> set[int]:
@@ -49,22 +46,6 @@ class TenantUuidField(serializers.SlugRelatedField):
             return self.get_queryset().get(uuid=value)
         except self.get_queryset().model.DoesNotExist:
             self.fail("does_not_exist", model=self.get_queryset().model._meta.verbose_name, value=value)
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """ISO 8601 with an offset; a naive time is refused rather than guessed (invariant 5)."""
-
-    default_error_messages = {"naive": "must include a UTC offset, e.g. 2026-03-15T14:00:00Z."}
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            try:
-                parsed = parse_datetime(value.strip())
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.tzinfo is None:
-                self.fail("naive")
-        return super().to_internal_value(value)
 
 
 @extend_schema_field({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$", "example": "09:00:00"})

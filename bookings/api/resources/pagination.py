@@ -2,7 +2,7 @@
 
 from rest_framework.pagination import LimitOffsetPagination
 
-from bookings.api.resources.fields import MAX_INT
+from bookings.api.fields import MAX_INT
 
 
 class BoundedLimitOffsetPagination(LimitOffsetPagination):

@@ -3,8 +3,8 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from bookings.api.fields import AwareDateTimeField
 from bookings.api.resources.fields import (
-    AwareDateTimeField,
     ResourceSerializer,
     TenantUuidField,
     request_organization_ids,

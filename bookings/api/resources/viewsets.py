@@ -17,7 +17,7 @@ from bookings.api.resources import booking_serializers as bs
 from bookings.api.resources import filters
 from bookings.api.resources import serializers as cs
 from bookings.api.resources.pagination import BoundedLimitOffsetPagination
-from bookings.api.resources.schema import ErrorAwareAutoSchema
+from bookings.api.resources.schema import ResourceAutoSchema
 from bookings.models import Participant, RecurringSeries
 from bookings.services.actors import actor_for_request
 from bookings.services.bookings import participant_leave
@@ -56,7 +56,7 @@ class TenantViewSet(viewsets.GenericViewSet):
     organization_lookup = "organization_id"
     ordering = ["id"]
     pagination_class = BoundedLimitOffsetPagination
-    schema = ErrorAwareAutoSchema()
+    schema = ResourceAutoSchema()
 
     def get_queryset(self):
         queryset = super().get_queryset()

@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from bookings.services.payments import deposits_reconcile
+from bookings.payments.reconciliation import deposits_reconcile
 
 
 class Command(BaseCommand):

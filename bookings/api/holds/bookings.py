@@ -1,0 +1,195 @@
+"""`/api/v1/bookings`: book from a hold, list, show, change, cancel (holds-bookings reference).
+
+Session tokens book, list and show only what they created; public and customer keys only read
+what is theirs; changing a booking needs a business or hub key. Another tenant's booking is 404.
+"""
+
+import django_filters
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from bookings.api.holds.serializers import (
+    BookingCreateSerializer,
+    BookingSerializer,
+    BookingUpdateSerializer,
+    CancelSerializer,
+    RescheduleSerializer,
+    custom_field_values_clean,
+)
+from bookings.api.schema import error_responses
+from bookings.models import Booking, BookingStatus
+from bookings.selectors import BOOKING_RELATED, booking_by_ref, bookings_visible_to, hold_for_key, staff_by_ref
+from bookings.services.actors import actor_for_request
+from bookings.services.booking_changes import booking_update
+from bookings.services.bookings import booking_reschedule
+from bookings.services.hold_bookings import booking_create_from_hold_with_deposit
+from bookings.services.status import booking_cancel, booking_transition
+from organizations.models import ApiKey
+from organizations.services import customer_get_or_create
+
+K = ApiKey.Kind
+MANAGE_KINDS = (K.BUSINESS, K.HUB)
+KINDS_BY_ACTION = {
+    "create": (K.SESSION, K.BUSINESS, K.HUB),
+    "list": None,  # every kind, scoped by `bookings_visible_to`
+    "retrieve": None,
+}
+ERRORS = error_responses(400, 401, 403, 404, 409, 422)
+SOURCE = "holds_api"
+
+
+class BookingFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=BookingStatus.choices)
+    service = django_filters.UUIDFilter(field_name="service__uuid")
+    location = django_filters.UUIDFilter(field_name="location__uuid")
+    staff = django_filters.UUIDFilter(field_name="staff__uuid")
+    series = django_filters.UUIDFilter(field_name="series__uuid")
+    email = django_filters.CharFilter(method="filter_email", label="Client email (case-insensitive)")
+    customer_email = django_filters.CharFilter(method="filter_email", label="Same as `email`")
+    starts_at = django_filters.IsoDateTimeFromToRangeFilter(
+        label="starts_at_after / starts_at_before (ISO 8601, inclusive)"
+    )
+
+    class Meta:
+        model = Booking
+        fields = ["status", "service", "location", "staff", "series", "email", "customer_email", "starts_at"]
+
+    def filter_email(self, queryset, name, value):
+        return queryset.filter(Q(contact_email__iexact=value) | Q(customer__email__iexact=value.strip()))
+
+
+class BookingViewSet(viewsets.GenericViewSet):
+    serializer_class = BookingSerializer
+    filterset_class = BookingFilter
+    ordering_fields = ["starts_at", "ends_at", "created_at", "updated_at", "status"]
+    ordering = ["starts_at", "id"]
+    lookup_field = "public_id"  # any of the booking's ids is accepted: see `booking_by_ref`
+    lookup_url_kwarg = "id"
+
+    @property
+    def allowed_key_kinds(self):
+        return KINDS_BY_ACTION.get(self.action, MANAGE_KINDS)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no key
+            return Booking.objects.none()
+        return bookings_visible_to(self.request.auth)
+
+    def get_object(self) -> Booking:
+        return booking_by_ref(self.get_queryset(), self.kwargs["id"])
+
+    def _answer(self, booking: Booking, code: int = status.HTTP_200_OK) -> Response:
+        """The booking as it now is, with everything the resource nests loaded in one query."""
+        booking = Booking.objects.select_related(*BOOKING_RELATED).get(pk=booking.pk)
+        return Response(BookingSerializer(booking).data, status=code)
+
+    @extend_schema(summary="List bookings", responses={200: BookingSerializer(many=True), **ERRORS})
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(BookingSerializer(page, many=True).data)
+
+    @extend_schema(summary="Show a booking", responses={200: BookingSerializer, **ERRORS})
+    def retrieve(self, request, id=None):
+        return Response(BookingSerializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Book a held slot",
+        description="Converts the hold; a service with a deposit answers `pending` with a `redirect_url`.",
+        request=BookingCreateSerializer,
+        responses={201: BookingSerializer, **ERRORS},
+    )
+    def create(self, request):
+        body = BookingCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        values = body.validated_data
+        hold = hold_for_key(values["hold_id"], request.auth)
+        custom_fields = custom_field_values_clean(hold.service, values["custom_field_values"])
+        client = values["client"]
+        customer = customer_get_or_create(
+            organization=hold.organization,
+            email=client["email"],
+            first_name=client["first_name"],
+            last_name=client["last_name"],
+            phone=client.get("phone", ""),
+        )
+        booking = booking_create_from_hold_with_deposit(
+            hold=hold,
+            customer=customer,
+            actor=actor_for_request(request),
+            source=SOURCE,
+            contact={
+                "name": f"{client['first_name']} {client['last_name']}".strip(),
+                "email": customer.email,
+                "phone": client.get("phone", ""),
+            },
+            notes=values["notes"],
+            custom_field_values=custom_fields,
+        )
+        return self._answer(booking, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a booking (business or hub key)",
+        request=BookingUpdateSerializer,
+        responses={200: BookingSerializer, **ERRORS},
+    )
+    def partial_update(self, request, id=None):
+        booking = self.get_object()
+        body = BookingUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        booking = booking_update(booking=booking, actor=actor_for_request(request), **body.validated_data)
+        return self._answer(booking)
+
+    @extend_schema(summary="Cancel a booking (idempotent)", request=None, responses={200: BookingSerializer, **ERRORS})
+    def destroy(self, request, id=None):
+        booking = booking_cancel(
+            booking=self.get_object(), actor=actor_for_request(request), reason="Cancelled through the API"
+        )
+        return self._answer(booking)
+
+    @extend_schema(summary="Cancel", request=CancelSerializer, responses={200: BookingSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, id=None):
+        booking = self.get_object()
+        body = CancelSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        booking = booking_cancel(
+            booking=booking, actor=actor_for_request(request), reason=body.validated_data["reason"]
+        )
+        return self._answer(booking)
+
+    def _transition(self, request, to_status: str) -> Response:
+        booking = booking_transition(booking=self.get_object(), to_status=to_status, actor=actor_for_request(request))
+        return self._answer(booking)
+
+    @extend_schema(summary="Confirm", request=None, responses={200: BookingSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, id=None):
+        return self._transition(request, BookingStatus.CONFIRMED)
+
+    @extend_schema(summary="Mark completed", request=None, responses={200: BookingSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def complete(self, request, id=None):
+        return self._transition(request, BookingStatus.COMPLETED)
+
+    @extend_schema(summary="Mark as a no-show", request=None, responses={200: BookingSerializer, **ERRORS})
+    @action(detail=True, methods=["post"], url_path="no-show")
+    def no_show(self, request, id=None):
+        return self._transition(request, BookingStatus.NO_SHOW)
+
+    @extend_schema(
+        summary="Move to another slot", request=RescheduleSerializer, responses={200: BookingSerializer, **ERRORS}
+    )
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request, id=None):
+        booking = self.get_object()
+        body = RescheduleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        values = body.validated_data
+        staff = staff_by_ref([booking.organization_id], values["staff_id"]) if values.get("staff_id") else None
+        booking = booking_reschedule(
+            booking=booking, starts_at=values["starts_at"], staff=staff, actor=actor_for_request(request)
+        )
+        return self._answer(booking)

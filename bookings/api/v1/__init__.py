@@ -1,1 +1,0 @@
-"""The `/api/v1/` surface: holds, bookings made from holds, and the merchant resource API."""

@@ -1,0 +1,103 @@
+"""Settling deposits: the Stripe webhook applies Checkout outcomes to their bookings, once each.
+
+`checkout.session.completed` confirms the pending booking (and only then emails the customer),
+`checkout.session.expired` cancels it and frees the slot. Each Stripe event is recorded once
+(StripeEvent), so a replayed or concurrent copy changes nothing.
+"""
+
+from functools import partial
+
+import stripe
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from bookings.models import Booking, BookingStatus, StripeEvent
+from bookings.notifications import booking_confirmation_send
+from bookings.services.actors import Actor
+from bookings.services.audit import audit_record
+from bookings.services.status import booking_cancel, booking_transition
+from organizations.errors import InvalidInput, Unprocessable
+
+STRIPE_ACTOR = Actor(system="stripe")
+
+
+def stripe_event_construct(*, payload: bytes, signature: str | None) -> dict:
+    """The verified event as a plain dict, or InvalidInput (400) when the signature does not match."""
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        raise Unprocessable("Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET)")
+    try:
+        event = stripe.Webhook.construct_event(payload, signature or "", settings.STRIPE_WEBHOOK_SECRET)
+    except ValueError as exc:
+        raise InvalidInput("Invalid payload") from exc
+    except stripe.SignatureVerificationError as exc:
+        raise InvalidInput("Invalid Stripe-Signature") from exc
+    return event.to_dict()
+
+
+def stripe_webhook_handle(*, payload: bytes, signature: str | None) -> str:
+    """Verify and apply one Stripe event; returns what was done. A replayed event does nothing."""
+    event = stripe_event_construct(payload=payload, signature=signature)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                # A concurrent copy of the event waits here for the first to commit, then fails.
+                StripeEvent.objects.create(event_id=event["id"], type=event["type"])
+        except IntegrityError:
+            return "already processed"
+        return _apply(event)  # if this fails, the record rolls back too and Stripe's retry runs it
+
+
+def _apply(event: dict) -> str:
+    handler = {
+        "checkout.session.completed": checkout_completed,
+        "checkout.session.async_payment_succeeded": checkout_completed,
+        "checkout.session.expired": checkout_expired,
+        "checkout.session.async_payment_failed": checkout_expired,
+    }.get(event["type"])
+    if handler is None:
+        return "ignored"
+    session = event["data"]["object"]
+    booking = _booking_for_session(session)
+    if booking is None:
+        return "no booking"
+    return handler(booking, session)
+
+
+def _booking_for_session(session: dict) -> Booking | None:
+    metadata = session.get("metadata") or {}
+    booking_id = metadata.get("booking_id") or session.get("client_reference_id")
+    queryset = Booking.objects.select_for_update()
+    booking = queryset.filter(stripe_checkout_session_id=session["id"]).first()
+    if booking is None and booking_id:
+        booking = queryset.filter(public_id=booking_id).first()
+    return booking
+
+
+def _payment_status_set(booking: Booking, payment_status: str, *, action: str) -> None:
+    """Record what Stripe told us about the deposit, audited like every other change."""
+    audit_record(
+        booking=booking, action=action, actor=STRIPE_ACTOR, from_value=booking.payment_status, to_value=payment_status
+    )
+    booking.payment_status = payment_status
+    booking.save(update_fields=["payment_status", "updated_at"])
+
+
+def checkout_completed(booking: Booking, session: dict) -> str:
+    if session.get("payment_status") not in ("paid", "no_payment_required"):
+        return "awaiting payment"  # a delayed method; async_payment_succeeded follows
+    if booking.payment_status != Booking.PaymentStatus.PAID:
+        _payment_status_set(booking, Booking.PaymentStatus.PAID, action="deposit_paid")
+    if booking.status == BookingStatus.PENDING:
+        booking_transition(booking=booking, to_status=BookingStatus.CONFIRMED, actor=STRIPE_ACTOR)
+        # The customer hears "confirmed" once the deposit is paid, never before, and only after commit.
+        transaction.on_commit(partial(booking_confirmation_send, booking.pk))
+        return "confirmed"
+    return f"paid, booking already {booking.status}"
+
+
+def checkout_expired(booking: Booking, session: dict) -> str:
+    if booking.payment_status == Booking.PaymentStatus.PAID or booking.status != BookingStatus.PENDING:
+        return f"nothing to do, booking {booking.status}"
+    _payment_status_set(booking, Booking.PaymentStatus.EXPIRED, action="deposit_expired")
+    booking_cancel(booking=booking, actor=STRIPE_ACTOR, reason="Deposit not paid: checkout expired")
+    return "cancelled"

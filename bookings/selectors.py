@@ -1,0 +1,206 @@
+"""Tenant-first lookups: the identifiers a request carries, turned into rows of the caller's organizations.
+
+Every surface asks these (the APIs with a key's organizations, the admin with a user's, the pages
+with an organization's slug). Contracts name things differently (slugs, UUIDs, integer ids); these
+accept every form an entity has and never reveal another tenant's rows: a row of an organization the
+caller may not act for is the same 404 as a row that does not exist. Selectors read; they never write.
+"""
+
+import uuid
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from bookings.models import Booking, Participant
+from holds.models import Hold
+from organizations.errors import NotFound
+from organizations.keys import key_organization_ids
+from organizations.models import ApiKey, Customer, Location, Organization, Service, StaffMember, Team
+
+
+def organization_for_key(slug: str, api_key: ApiKey) -> Organization:
+    organization = Organization.objects.filter(slug=slug).first()
+    if organization is None or organization.pk not in key_organization_ids(api_key):
+        raise NotFound("Organization not found")
+    return organization
+
+
+def service_for_key(org_slug: str, service_slug: str, api_key: ApiKey) -> Service:
+    """The active service `service_slug` of the organization `org_slug`, which `api_key` may act for,
+    with its organization loaded; the same 404s as `organization_for_key` then `service_by_slug`.
+
+    One query when both are found; the error paths ask again, step by step, to say which is missing.
+    """
+    key_orgs = ApiKey.organizations.through.objects.filter(
+        apikey_id=api_key.pk, organization_id=OuterRef("organization_id")
+    )
+    found = (
+        Service.objects.select_related("organization")
+        .filter(Exists(key_orgs), organization__slug=org_slug, slug=service_slug, active=True)
+        .order_by()[:1]  # at most one row: organization slugs and (organization, slug) are unique
+    )
+    service = next(iter(found), None)
+    if service is None:
+        service = service_by_slug(organization_for_key(org_slug, api_key), service_slug)
+    return service
+
+
+def _by_ref(queryset, ref, label: str):
+    """A row by UUID or integer id within `queryset`; unknown or malformed: 404."""
+    ref = str(ref).strip()
+    lookup = None
+    try:
+        lookup = {"uuid": uuid.UUID(ref)}
+    except ValueError:
+        if ref.isdigit() and len(ref) < 19:
+            lookup = {"pk": int(ref)}
+    row = queryset.filter(**lookup).first() if lookup else None
+    if row is None:
+        raise NotFound(f"{label} not found")
+    return row
+
+
+def booking_by_ref(bookings, ref) -> Booking:
+    """A booking of `bookings` by any of its ids: `book_...`, its confirmation number (the same,
+    upper-cased), uuid or integer id; unknown or malformed (a NUL, say, which PostgreSQL refuses
+    to compare): 404."""
+    ref = str(ref).strip()
+    if not ref.lower().startswith("book_"):
+        return _by_ref(bookings, ref, "Booking")
+    booking = None
+    if len(ref) <= Booking._meta.get_field("public_id").max_length and ref.isprintable():
+        booking = bookings.filter(public_id=ref.lower()).first()
+    if booking is None:
+        raise NotFound("Booking not found")
+    return booking
+
+
+def service_by_slug(organization: Organization, slug: str) -> Service:
+    service = Service.objects.filter(organization=organization, slug=slug, active=True).first()
+    if service is None:
+        raise NotFound("Service not found")
+    return service
+
+
+def service_by_ref(organization_ids, ref) -> Service:
+    return _by_ref(Service.objects.filter(organization_id__in=organization_ids), ref, "Service")
+
+
+def location_by_ref(organization_ids, ref) -> Location:
+    return _by_ref(
+        Location.objects.select_related("organization").filter(organization_id__in=organization_ids), ref, "Location"
+    )
+
+
+def staff_by_ref(organization_ids, ref) -> StaffMember:
+    return _by_ref(StaffMember.objects.filter(organization_id__in=organization_ids), ref, "Staff member")
+
+
+def participant_by_ref(participants, ref, *, label: str = "Participant"):
+    """A participant of `participants` by uuid or integer id; `label` names the 404 (an invite link
+    answers "Booking not found", revealing nothing of who takes part)."""
+    return _by_ref(participants, ref, label)
+
+
+def team_by_ref(organization_ids, ref) -> Team:
+    return _by_ref(Team.objects.filter(organization_id__in=organization_ids), ref, "Team")
+
+
+# What the full booking resource nests, read with it in one query.
+BOOKING_RELATED = (
+    "organization",
+    "service__organization",
+    "location__organization",
+    "staff",
+    "customer",
+    "hold",
+    "series",
+)
+
+
+def bookings_visible_to(api_key: ApiKey) -> QuerySet[Booking]:
+    """The bookings a key may see: its organizations' (business, hub keys); a customer key its
+    customer's bookings and sessions; any other key only the bookings it made."""
+    bookings = Booking.objects.filter(organization_id__in=key_organization_ids(api_key)).select_related(
+        *BOOKING_RELATED
+    )
+    if api_key.kind in (ApiKey.Kind.BUSINESS, ApiKey.Kind.HUB):
+        return bookings
+    if api_key.kind == ApiKey.Kind.CUSTOMER:
+        return bookings.filter(
+            Q(customer_id=api_key.customer_id) | Q(participants__customer_id=api_key.customer_id)
+        ).distinct()
+    return bookings.filter(created_by_key=api_key)
+
+
+def hold_for_key(hold_id: object, api_key: ApiKey) -> Hold:
+    """A hold the key may see: its organizations' holds; a session token only the holds it made."""
+    holds = Hold.objects.select_related("service", "location", "staff").filter(
+        organization_id__in=key_organization_ids(api_key)
+    )
+    if api_key.kind == ApiKey.Kind.SESSION:
+        holds = holds.filter(api_key=api_key)
+    hold = holds.filter(uuid=hold_id).first()
+    if hold is None:
+        raise NotFound("Hold not found")
+    return hold
+
+
+def organization_by_slug_for_key(slug: str, api_key: ApiKey) -> Organization:
+    """The organization `slug` names, if the key may act for it (the customer & merchant API calls it
+    `merchant_name`); else "Merchant not found"."""
+    organization = Organization.objects.filter(slug=slug, id__in=key_organization_ids(api_key)).first()
+    if organization is None:
+        raise NotFound("Merchant not found")
+    return organization
+
+
+def active_service_by_id(organization_ids, service_id: int) -> Service:
+    """A bookable service by its integer id, within these organizations."""
+    service = (
+        Service.objects.select_related("organization")
+        .filter(organization_id__in=organization_ids, id=service_id, active=True)
+        .first()
+    )
+    if service is None:
+        raise NotFound("Service not found")
+    return service
+
+
+def location_by_id(organization_ids, location_id: int) -> Location:
+    location = (
+        Location.objects.select_related("organization")
+        .filter(organization_id__in=organization_ids, id=location_id)
+        .first()
+    )
+    if location is None:
+        raise NotFound("Location not found")
+    return location
+
+
+def staff_by_id(organization_ids, staff_id: int) -> StaffMember:
+    staff = StaffMember.objects.filter(organization_id__in=organization_ids, id=staff_id).first()
+    if staff is None:
+        raise NotFound("Staff member not found")
+    return staff
+
+
+def booking_by_id(organization_ids, booking_id: int) -> Booking:
+    booking = (
+        Booking.objects.select_related("organization", "service", "location")
+        .filter(organization_id__in=organization_ids, id=booking_id)
+        .first()
+    )
+    if booking is None:
+        raise NotFound("Booking not found")
+    return booking
+
+
+def customer_by_uuid(organization_ids, customer_uuid: uuid.UUID) -> Customer:
+    customer = Customer.objects.filter(organization_id__in=organization_ids, uuid=customer_uuid).first()
+    if customer is None:
+        raise NotFound("Customer not found")
+    return customer
+
+
+def active_participants(booking: Booking) -> QuerySet[Participant]:
+    return booking.participants.filter(status=Participant.Status.ACTIVE).select_related("customer")
