@@ -27,6 +27,9 @@ class Hold(TimestampedModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="holds")
     released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.CharField(
+        max_length=200, blank=True, help_text="Who gave the slot back: key:<prefix>, user:<username> or system."
+    )
 
     class Meta:
         ordering = ["-id"]

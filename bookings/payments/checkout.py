@@ -6,7 +6,9 @@ bookings.payments.settlement. Without STRIPE_SECRET_KEY nothing with a deposit c
 `deposit_refusal` says why, for every surface and the admin.
 """
 
-from datetime import timedelta
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import stripe
 from django.conf import settings
@@ -14,8 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking
+from bookings.models.booking import new_public_id
 from organizations.errors import DomainError, Unprocessable
-from organizations.models import Service
+from organizations.models import Location, Service
 
 # Stripe's shortest Checkout Session lifetime; the pending booking keeps its slot this long.
 CHECKOUT_LIFETIME = timedelta(minutes=30)
@@ -53,64 +56,82 @@ def stripe_client() -> stripe.StripeClient:
     return stripe.StripeClient(settings.STRIPE_SECRET_KEY, max_network_retries=2, **options)
 
 
-def checkout_idempotency_key(booking: Booking) -> str:
+@dataclass(frozen=True)
+class DepositCheckout:
+    """The Checkout Session of a booking about to be made, and the ids that booking will have.
+
+    Opened before the booking's transaction, so that no lock is held during the call to Stripe;
+    Stripe's metadata and idempotency key name the booking by these ids. If the booking then
+    fails (its slot taken meanwhile), the session is never shown to anyone and expires unpaid:
+    its webhook finds no booking and changes nothing.
+    """
+
+    booking_uuid: uuid.UUID
+    booking_public_id: str
+    amount_minor: int
+    session_id: str
+    url: str
+
+
+def checkout_idempotency_key(booking: Booking | DepositCheckout) -> str:
     """One Checkout Session per booking, however often the call is retried."""
-    return f"booking-{booking.uuid}-deposit"
+    return _idempotency_key(booking.booking_uuid if isinstance(booking, DepositCheckout) else booking.uuid)
 
 
-def checkout_session_create(*, booking: Booking) -> Booking:
-    """Create the deposit's Checkout Session and keep its id and URL on the (pending) booking."""
-    refusal = deposit_refusal(booking.service)
+def _idempotency_key(booking_uuid: uuid.UUID) -> str:
+    return f"booking-{booking_uuid}-deposit"
+
+
+def deposit_checkout_open(
+    *, service: Service, location: Location, starts_at: datetime, email: str = ""
+) -> DepositCheckout:
+    """Create the deposit's Checkout Session for a booking of `service` at `starts_at` (a network call:
+    never under a lock). Raises Unprocessable when the deposit cannot be taken, PaymentProviderError
+    (502) when Stripe cannot be reached or refuses."""
+    refusal = deposit_refusal(service)
     if refusal:
         raise Unprocessable(refusal)
-    amount = booking.service.deposit_minor
+    organization = location.organization
+    booking_uuid, public_id = uuid.uuid4(), new_public_id()
+    amount = service.deposit_minor
     site = settings.SITE_URL
     success_url = f"{site}{reverse('payments:success')}?session_id={{CHECKOUT_SESSION_ID}}"
-    cancel_url = f"{site}{reverse('payments:cancelled')}?booking={booking.public_id}"
-    metadata = {
-        "booking_id": booking.public_id,
-        "booking_uuid": str(booking.uuid),
-        "organization": booking.organization.slug,
-    }
-    params = {
+    cancel_url = f"{site}{reverse('payments:cancelled')}?booking={public_id}"
+    metadata = {"booking_id": public_id, "booking_uuid": str(booking_uuid), "organization": organization.slug}
+    params: dict = {
         "mode": "payment",
         "line_items": [
             {
                 "quantity": 1,
                 "price_data": {
-                    "currency": booking.organization.currency.lower(),
+                    "currency": organization.currency.lower(),
                     "unit_amount": amount,
                     "product_data": {
-                        "name": f"Deposit: {booking.service.name}",
-                        "description": f"{booking.starts_at.astimezone(booking.location.tz):%Y-%m-%d %H:%M}"
-                        f" at {booking.location.name}",
+                        "name": f"Deposit: {service.name}",
+                        "description": f"{starts_at.astimezone(location.tz):%Y-%m-%d %H:%M} at {location.name}",
                     },
                 },
             }
         ],
-        "client_reference_id": booking.public_id,
+        "client_reference_id": public_id,
         "metadata": metadata,
         "payment_intent_data": {"metadata": metadata},
         "success_url": success_url,
         "cancel_url": cancel_url,
         "expires_at": int((timezone.now() + CHECKOUT_LIFETIME).timestamp()) + 60,
     }
-    if booking.contact_email:
-        params["customer_email"] = booking.contact_email
-    session = stripe_client().v1.checkout.sessions.create(
-        params=params, options={"idempotency_key": checkout_idempotency_key(booking)}
+    if email:
+        params["customer_email"] = email
+    try:
+        session = stripe_client().v1.checkout.sessions.create(
+            params=params, options={"idempotency_key": _idempotency_key(booking_uuid)}
+        )
+    except stripe.StripeError as exc:
+        raise PaymentProviderError() from exc
+    return DepositCheckout(
+        booking_uuid=booking_uuid,
+        booking_public_id=public_id,
+        amount_minor=amount,
+        session_id=session["id"],
+        url=session["url"] or "",
     )
-    booking.deposit_minor = amount
-    booking.payment_status = Booking.PaymentStatus.REQUIRED
-    booking.stripe_checkout_session_id = session["id"]
-    booking.payment_redirect_url = session["url"] or ""
-    booking.save(
-        update_fields=[
-            "deposit_minor",
-            "payment_status",
-            "stripe_checkout_session_id",
-            "payment_redirect_url",
-            "updated_at",
-        ]
-    )
-    return booking

@@ -1,5 +1,6 @@
 """Create and move bookings. Every path locks the slot's resources and re-checks it first."""
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -7,10 +8,11 @@ from django.db.models import Sum
 from django.utils import timezone as djtz
 
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, Participant, RecurringSeries
+from bookings.payments.checkout import DepositCheckout
 from bookings.services.actors import Actor
 from bookings.services.audit import audit_record
 from bookings.services.quorum import session_confirm_on_quorum
-from bookings.services.reservation import Reservation, row_insert, slot_reserve
+from bookings.services.reservation import Reservation, SlotLocks, row_insert, slot_reserve
 from bookings.webhooks import booking_event_data, webhook_emit
 from holds.models import Hold
 from organizations.errors import Conflict, NotFound, Unprocessable
@@ -19,13 +21,44 @@ from organizations.models import Customer, Location, Service, StaffMember, Team
 RESCHEDULE_FIELDS = ["starts_at", "ends_at", "blocked_start", "blocked_end", "staff", "sequence", "updated_at"]
 
 
-def _contact_of(customer: Customer, contact: dict | None) -> dict:
-    contact = contact or {}
-    return {
-        "contact_name": contact.get("name") or customer.full_name,
-        "contact_email": contact.get("email") or customer.email,
-        "contact_phone": contact.get("phone") or customer.phone,
-    }
+@dataclass(frozen=True)
+class Contact:
+    """Whom to reach about a booking, as given when booking (the customer row may change later)."""
+
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class BookingDraft:
+    """Everything a new booking row is made of besides its slot, which a reservation holds."""
+
+    service: Service
+    location: Location
+    customer: Customer
+    actor: Actor
+    status: str = BookingStatus.CONFIRMED
+    party_size: int = 1
+    team: Team | None = None
+    source: str = ""
+    timezone: str | None = None  # the zone the booker reads times in; default the location's
+    contact: Contact | None = None  # default the customer's own details
+    notes: str = ""
+    customer_note: str = ""
+    merchant_note: str = ""
+    custom_field_values: list[dict] = field(default_factory=list)
+    series: RecurringSeries | None = None
+    hold: Hold | None = None  # the hold an appointment was made from
+    checkout: DepositCheckout | None = None  # the deposit's Checkout Session, opened before the booking
+
+    def contact_fields(self) -> dict[str, str]:
+        contact = self.contact or Contact()
+        return {
+            "contact_name": contact.name or self.customer.full_name,
+            "contact_email": contact.email or self.customer.email,
+            "contact_phone": contact.phone or self.customer.phone,
+        }
 
 
 def participant_event_data(participant: Participant) -> dict:
@@ -45,96 +78,78 @@ def _session_seats_sync(session: Booking) -> None:
     session.save(update_fields=["party_size", "updated_at"])
 
 
-def _place(
-    *,
-    reservation: Reservation,
-    service: Service,
-    location: Location,
-    customer: Customer,
-    actor: Actor,
-    team: Team | None,
-    party_size: int,
-    status: str,
-    source: str,
-    timezone: str | None,
-    contact: dict | None,
-    fields: dict,
-    emails_booker: bool = False,
-) -> Booking:
+def _place(reservation: Reservation, draft: BookingDraft, *, emails_booker: bool = False) -> Booking:
     """Insert the booking (or join the group session) for a slot already reserved under lock."""
+    service, location, customer = draft.service, draft.location, draft.customer
+    if not service.is_group:
+        return _booking_insert(reservation, draft)
     slot = reservation.slot
-    if service.is_group:
-        session = (
-            Booking.objects.select_for_update()
-            .filter(
-                service=service, location=location, starts_at=slot.starts_at, is_group=True, status__in=ACTIVE_STATUSES
-            )
-            .first()
-        )
-        if session is None:
-            session = _booking_insert(
-                reservation,
-                service,
-                location,
-                customer,
-                actor,
-                team,
-                party_size,
-                status,
-                source,
-                timezone,
-                contact,
-                {**fields, "is_group": True},
-            )
-        elif session.participants.filter(customer=customer, status=Participant.Status.ACTIVE).exists():
-            raise Conflict("This customer has already joined this session")
-        participant = Participant.objects.create(
-            booking=session, customer=customer, party_size=party_size, note=fields.get("customer_note", "")
-        )
-        _session_seats_sync(session)
-        audit_record(booking=session, action="participant_joined", actor=actor, to_value=str(customer.uuid))
-        webhook_emit(
-            organization=location.organization,
-            event_type="participant.joined",
-            data=participant_event_data(participant),
-        )
-        # Whichever surface the joiner came through, a session waiting for its minimum goes ahead now.
-        return session_confirm_on_quorum(session=session, actor=actor, joined=customer if emails_booker else None)
-    return _booking_insert(
-        reservation, service, location, customer, actor, team, party_size, status, source, timezone, contact, fields
+    session = (
+        Booking.objects.select_for_update()
+        .filter(service=service, location=location, starts_at=slot.starts_at, is_group=True, status__in=ACTIVE_STATUSES)
+        .first()
     )
+    if session is None:
+        session = _booking_insert(reservation, draft, is_group=True)
+    elif session.participants.filter(customer=customer, status=Participant.Status.ACTIVE).exists():
+        raise Conflict("This customer has already joined this session")
+    participant = Participant.objects.create(
+        booking=session, customer=customer, party_size=draft.party_size, note=draft.customer_note
+    )
+    _session_seats_sync(session)
+    audit_record(booking=session, action="participant_joined", actor=draft.actor, to_value=str(customer.uuid))
+    webhook_emit(
+        organization=location.organization, event_type="participant.joined", data=participant_event_data(participant)
+    )
+    # Whichever surface the joiner came through, a session waiting for its minimum goes ahead now.
+    return session_confirm_on_quorum(session=session, actor=draft.actor, joined=customer if emails_booker else None)
 
 
-def _booking_insert(
-    reservation, service, location, customer, actor, team, party_size, status, source, timezone, contact, fields
-) -> Booking:
-    slot = reservation.slot
+def _booking_insert(reservation: Reservation, draft: BookingDraft, *, is_group: bool = False) -> Booking:
+    slot, service, location = reservation.slot, draft.service, draft.location
     deposit = service.deposit_minor
+    identity = {}
+    if draft.checkout is not None:
+        checkout = draft.checkout
+        identity = {
+            "uuid": checkout.booking_uuid,
+            "public_id": checkout.booking_public_id,
+            "stripe_checkout_session_id": checkout.session_id,
+            "payment_redirect_url": checkout.url,
+        }
+        deposit = checkout.amount_minor
     booking = row_insert(
         Booking,
         organization=location.organization,
         service=service,
         location=location,
         staff_id=reservation.staff_id,
-        team=team,
-        customer=customer,
-        status=status,
+        team=draft.team,
+        customer=draft.customer,
+        status=draft.status,
         starts_at=slot.starts_at,
         ends_at=slot.ends_at,
         blocked_start=slot.starts_at - timedelta(minutes=service.buffer_before_minutes),
         blocked_end=slot.ends_at + timedelta(minutes=service.buffer_after_minutes),
-        timezone=timezone or location.tz.key,
-        party_size=party_size,
-        source=source,
-        created_by_key=actor.key,
+        timezone=draft.timezone or location.tz.key,
+        party_size=draft.party_size,
+        source=draft.source,
+        created_by_key=draft.actor.key,
         deposit_minor=deposit,
         payment_status=Booking.PaymentStatus.REQUIRED if deposit else Booking.PaymentStatus.NONE,
-        **_contact_of(customer, contact),
-        **fields,
+        notes=draft.notes,
+        customer_note=draft.customer_note,
+        merchant_note=draft.merchant_note,
+        custom_field_values=draft.custom_field_values,
+        series=draft.series,
+        hold=None if is_group else draft.hold,
+        is_group=is_group,
+        **draft.contact_fields(),
+        **identity,
     )
     if reservation.staff is not None and reservation.staff.pk == booking.staff_id:
         booking.staff = reservation.staff  # already read: the event below shows its uuid without a query
-    audit_record(booking=booking, action="created", actor=actor, to_value=status)
+    audit_record(booking=booking, action="created", actor=draft.actor, to_value=draft.status)
     webhook_emit(organization=location.organization, event_type="booking.created", data=booking_event_data(booking))
     return booking
 
@@ -152,25 +167,47 @@ def booking_create(
     status: str = BookingStatus.CONFIRMED,
     source: str = "",
     timezone: str | None = None,
-    contact: dict | None = None,
+    contact: Contact | None = None,
     notes: str = "",
     customer_note: str = "",
     merchant_note: str = "",
-    custom_field_values=None,
+    custom_field_values: list[dict] | None = None,
     series: RecurringSeries | None = None,
+    checkout: DepositCheckout | None = None,
     now: datetime | None = None,
+    locks: SlotLocks | None = None,
     emails_booker: bool = False,
     savepoint: bool = True,
 ) -> Booking:
     """Book the slot at `starts_at` (422 if it is not a slot, 409 if it is taken).
 
     A group service joins the session at that slot (opening it if needed) and returns it.
+    Safe inside an outer transaction (a recurring series books all occurrences in one); `locks`:
+    taken already by such a caller, covering this slot (bookings.services.reservation).
+    `checkout`: the deposit's Checkout Session, opened before (no network call under the locks).
     `emails_booker`: the caller sends the booker their own confirmation (the public API), so a
     class this booking confirms leaves them out of its notice to participants.
-    Safe inside an outer transaction (a recurring series books all occurrences in one).
     `savepoint=False`: a caller whose whole transaction ends with any error saves the savepoint's
     two round trips; a refusal then spoils that transaction, which must not go on after it.
     """
+    draft = BookingDraft(
+        service=service,
+        location=location,
+        customer=customer,
+        actor=actor,
+        status=status,
+        party_size=party_size,
+        team=team,
+        source=source,
+        timezone=timezone,
+        contact=contact,
+        notes=notes,
+        customer_note=customer_note,
+        merchant_note=merchant_note,
+        custom_field_values=custom_field_values if custom_field_values is not None else [],
+        series=series,
+        checkout=checkout,
+    )
     now = now or djtz.now()
     with transaction.atomic(savepoint=savepoint):
         reservation = slot_reserve(
@@ -181,28 +218,9 @@ def booking_create(
             team=team,
             party_size=party_size,
             now=now,
+            locks=locks,
         )
-        return _place(
-            reservation=reservation,
-            service=service,
-            location=location,
-            customer=customer,
-            actor=actor,
-            team=team,
-            party_size=party_size,
-            status=status,
-            source=source,
-            timezone=timezone,
-            contact=contact,
-            fields={
-                "notes": notes,
-                "customer_note": customer_note,
-                "merchant_note": merchant_note,
-                "custom_field_values": custom_field_values if custom_field_values is not None else [],
-                "series": series,
-            },
-            emails_booker=emails_booker,
-        )
+        return _place(reservation, draft, emails_booker=emails_booker)
 
 
 def booking_create_from_hold(
@@ -212,9 +230,10 @@ def booking_create_from_hold(
     actor: Actor,
     status: str = BookingStatus.CONFIRMED,
     source: str = "",
-    contact: dict | None = None,
+    contact: Contact | None = None,
     notes: str = "",
-    custom_field_values=None,
+    custom_field_values: list[dict] | None = None,
+    checkout: DepositCheckout | None = None,
     now: datetime | None = None,
 ) -> Booking:
     """Turn an active hold into a booking in one transaction: the slot passes with no gap.
@@ -245,24 +264,21 @@ def booking_create_from_hold(
             ignore_hold=hold,
             enforce_policy=False,  # the hold was within policy when placed; it keeps its slot
         )
-        booking = _place(
-            reservation=reservation,
+        draft = BookingDraft(
             service=hold.service,
             location=hold.location,
             customer=customer,
             actor=actor,
-            team=None,
-            party_size=hold.party_size,
             status=status,
+            party_size=hold.party_size,
             source=source,
-            timezone=None,
             contact=contact,
-            fields={
-                "notes": notes,
-                "custom_field_values": custom_field_values if custom_field_values is not None else [],
-                **({} if hold.service.is_group else {"hold": hold}),
-            },
+            notes=notes,
+            custom_field_values=custom_field_values if custom_field_values is not None else [],
+            hold=hold,
+            checkout=checkout,
         )
+        booking = _place(reservation, draft)
         hold.status = Hold.Status.CONVERTED
         hold.save(update_fields=["status"])
         return booking
@@ -323,7 +339,13 @@ def booking_reschedule(
 
 
 def participant_join(
-    *, booking: Booking, customer: Customer, actor: Actor, party_size: int = 1, note: str = "", now=None
+    *,
+    booking: Booking,
+    customer: Customer,
+    actor: Actor,
+    party_size: int = 1,
+    note: str = "",
+    now: datetime | None = None,
 ) -> Participant:
     """Add a customer to a group session (422 if not a group booking, 409 if already in or full)."""
     if not booking.is_group:

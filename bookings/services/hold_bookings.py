@@ -1,51 +1,115 @@
-"""Bookings made from holds (`POST /api/v1/bookings`), a deposit taken through Stripe Checkout."""
+"""Bookings made from holds (`POST /api/v1/bookings`): the client becomes a customer, the hold a booking.
 
-import stripe
+Two steps, so that nothing slow runs under a lock: `hold_booking_prepare` checks what can be
+checked before the booking's transaction and, for a service with a deposit, opens its Stripe
+Checkout Session; `hold_booking_create` then finds or creates the customer and converts the hold
+in one transaction. If Stripe cannot be reached (502), nothing is booked and the hold stays.
+"""
+
+from dataclasses import dataclass
+
 from django.db import transaction
+from django.utils import timezone as djtz
 
 from bookings.models import Booking, BookingStatus
-from bookings.payments.checkout import PaymentProviderError, checkout_session_create, deposit_refusal
+from bookings.payments.checkout import DepositCheckout, deposit_checkout_open, deposit_refusal
 from bookings.services.actors import Actor
-from bookings.services.bookings import booking_create_from_hold
+from bookings.services.bookings import Contact, booking_create_from_hold
+from bookings.services.custom_fields import custom_field_values_clean
 from bookings.services.quorum import group_initial_status
 from holds.models import Hold
-from organizations.errors import Unprocessable
-from organizations.models import Customer
+from organizations.errors import Conflict, NotFound, Unprocessable
+from organizations.services import customer_get_or_create
 
 
-def booking_create_from_hold_with_deposit(
+@dataclass(frozen=True)
+class Client:
+    """Who books a held slot, as the holds contract's `client` names them."""
+
+    first_name: str
+    last_name: str
+    email: str
+    phone: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
+class PreparedHoldBooking:
+    hold: Hold
+    client: Client
+    actor: Actor
+    source: str
+    notes: str
+    custom_field_values: list[dict]
+    checkout: DepositCheckout | None
+
+
+def hold_booking_prepare(
     *,
     hold: Hold,
-    customer: Customer,
+    client: Client,
     actor: Actor,
     source: str = "",
-    contact: dict | None = None,
     notes: str = "",
-    custom_field_values: list | None = None,
-) -> Booking:
-    """Convert a hold; a service with a deposit books `pending` with a Checkout Session to pay.
+    custom_field_values: object = None,
+) -> PreparedHoldBooking:
+    """Check the request against the hold and its service, and open the deposit's Checkout Session.
 
-    The conversion and the session succeed or fail together: if Stripe cannot be reached the
-    hold stays as it was and the client may retry.
+    Runs outside any transaction (the Stripe call is a network call). An expired or converted
+    hold is refused here already, before Stripe is asked; the conversion checks again under lock.
     """
+    answers = custom_field_values_clean(hold.service, custom_field_values)
     refusal = deposit_refusal(hold.service)
     if refusal:
         raise Unprocessable(refusal)
-    options = dict(
+    if hold.status == Hold.Status.CONVERTED:
+        raise Conflict("Hold has already been converted")
+    if hold.status != Hold.Status.ACTIVE or hold.expires_at <= djtz.now():
+        raise NotFound("Hold not found or expired")
+    checkout = None
+    if hold.service.deposit_minor:
+        checkout = deposit_checkout_open(
+            service=hold.service, location=hold.location, starts_at=hold.starts_at, email=client.email
+        )
+    return PreparedHoldBooking(
         hold=hold,
-        customer=customer,
+        client=client,
         actor=actor,
         source=source,
-        contact=contact,
         notes=notes,
-        custom_field_values=custom_field_values,
+        custom_field_values=answers,
+        checkout=checkout,
     )
-    if not hold.service.deposit_minor:
-        # A class below its minimum opens pending, as through every other surface.
-        return booking_create_from_hold(**options, status=group_initial_status(hold.service, hold.party_size))
+
+
+def hold_booking_create(*, prepared: PreparedHoldBooking) -> Booking:
+    """The client found (by email) or created as a customer of the hold's organization, and the hold
+    converted into their booking, in one transaction. A deposit books `pending` until it is paid;
+    a class below its minimum opens pending, as through every other surface."""
+    hold, client = prepared.hold, prepared.client
+    if prepared.checkout is not None:
+        status = BookingStatus.PENDING
+    else:
+        status = group_initial_status(hold.service, hold.party_size)
     with transaction.atomic():
-        booking = booking_create_from_hold(**options, status=BookingStatus.PENDING)
-        try:
-            return checkout_session_create(booking=booking)
-        except stripe.StripeError as exc:
-            raise PaymentProviderError() from exc
+        customer = customer_get_or_create(
+            organization=hold.organization,
+            email=client.email,
+            first_name=client.first_name,
+            last_name=client.last_name,
+            phone=client.phone,
+        )
+        return booking_create_from_hold(
+            hold=hold,
+            customer=customer,
+            actor=prepared.actor,
+            status=status,
+            source=prepared.source,
+            contact=Contact(name=client.name, email=customer.email, phone=client.phone),
+            notes=prepared.notes,
+            custom_field_values=prepared.custom_field_values,
+            checkout=prepared.checkout,
+        )

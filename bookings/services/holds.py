@@ -51,13 +51,14 @@ def hold_place(
 
 
 def hold_release(*, hold: Hold, actor: Actor, now: datetime | None = None) -> Hold:
-    """Give the slot back. Releasing a hold that is no longer active changes nothing."""
+    """Give the slot back, recording who did. Releasing a hold that is no longer active changes nothing."""
     with transaction.atomic():
         hold = Hold.objects.select_for_update().get(pk=hold.pk)
         if hold.status == Hold.Status.ACTIVE:
             hold.status = Hold.Status.RELEASED
             hold.released_at = now or djtz.now()
-            hold.save(update_fields=["status", "released_at"])
+            hold.released_by = actor.label
+            hold.save(update_fields=["status", "released_at", "released_by"])
         return hold
 
 

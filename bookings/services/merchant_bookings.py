@@ -9,6 +9,7 @@ from bookings.models import Booking, RecurringSeries
 from bookings.services.actors import Actor
 from bookings.services.bookings import booking_create
 from bookings.services.quorum import group_initial_status, session_confirm_on_quorum
+from bookings.services.reservation import locks_take, slot_locks
 from bookings.services.series import RecurrenceRule, series_create
 from organizations.errors import Conflict, InvalidInput, Unprocessable
 from organizations.models import Customer, Location, Service, StaffMember
@@ -41,10 +42,22 @@ def _customers_resolve(service: Service, customers: list[Customer | NewCustomer]
     return resolved
 
 
+def _location_of(service: Service, location: Location | None) -> Location:
+    """The location asked for, else the service's only one (422 when it has none, or several)."""
+    if location is not None:
+        return location
+    offered = list(service.locations.select_related("organization")[:2])
+    if not offered:
+        raise Unprocessable("The service is not offered at any location")
+    if len(offered) > 1:
+        raise Unprocessable("location_id: the service is offered at several locations; name one")
+    return offered[0]
+
+
 def merchant_booking_create(
     *,
     service: Service,
-    location: Location,
+    location: Location | None,
     starts_at: datetime,
     customers: list[Customer | NewCustomer],
     actor: Actor,
@@ -66,6 +79,7 @@ def merchant_booking_create(
         raise Conflict(
             f"Capacity reached: {service.name} takes at most {service.capacity_max} participants, got {len(customers)}"
         )
+    location = _location_of(service, location)
     with transaction.atomic():
         resolved = _customers_resolve(service, customers)
         if rule is not None:
@@ -79,6 +93,8 @@ def merchant_booking_create(
                 staff=staff,
                 merchant_note=merchant_note,
             )
+        # Every customer takes a seat of the same slot: its locks are taken once, for all of them.
+        locks = locks_take(slot_locks(service=service, location=location, starts_at=starts_at, staff=staff))
         booking = None
         for customer in resolved:
             booking = booking_create(
@@ -91,5 +107,7 @@ def merchant_booking_create(
                 merchant_note=merchant_note,
                 source="merchant",
                 status=group_initial_status(service, len(resolved)),
+                locks=locks,
             )
+        assert booking is not None  # at least one customer, checked above
         return session_confirm_on_quorum(session=booking, actor=actor)

@@ -5,27 +5,24 @@ public contract asks on top: the `ends_at` must match the service, a deposit boo
 a Stripe Checkout Session (bookings.payments.checkout), the customer is found or created by
 email in the organization, and the confirmation email leaves only after the booking has
 committed (a deposit booking is confirmed, and mailed, once paid).
+
+Two steps, so that no network call runs under a lock: `public_booking_prepare` (checks, and the
+deposit's Checkout Session) before the booking's transaction, `public_booking_create` in it.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-import stripe
 from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 
 from bookings.availability import find_slots
 from bookings.models import Booking, BookingStatus, Participant
 from bookings.notifications import booking_confirmation_send
-from bookings.payments.checkout import (
-    NO_STRIPE_MESSAGE,
-    PaymentProviderError,
-    checkout_session_create,
-    deposit_refusal,
-)
+from bookings.payments.checkout import NO_STRIPE_MESSAGE, DepositCheckout, deposit_checkout_open, deposit_refusal
 from bookings.services.actors import Actor
-from bookings.services.bookings import booking_create
+from bookings.services.bookings import Contact, booking_create
 from bookings.services.quorum import group_initial_status
 from organizations.errors import Unprocessable
 from organizations.models import ApiKey, Customer, Location, Organization, Service, StaffMember, Team
@@ -73,7 +70,26 @@ def _location_for(service: Service, starts_at: datetime, location: Location | No
     return next((by_id[s.location_id] for s in free if s.location_id in by_id), locations[0])
 
 
-def public_booking_create(
+@dataclass(frozen=True)
+class PreparedPublicBooking:
+    """A public booking checked as far as it can be before its transaction (and its deposit's
+    Checkout Session opened), ready for `public_booking_create`."""
+
+    api_key: ApiKey
+    service: Service
+    location: Location
+    starts_at: datetime
+    timezone: str
+    contact: dict
+    party_size: int
+    host: StaffMember | None
+    team: Team | None
+    notes: str
+    status: str
+    checkout: DepositCheckout | None
+
+
+def public_booking_prepare(
     *,
     api_key: ApiKey,
     service: Service,
@@ -86,9 +102,10 @@ def public_booking_create(
     team: Team | None = None,
     location: Location | None = None,
     notes: str = "",
-    now: datetime | None = None,
-) -> PublicBooking:
-    """Book `service` at `starts_at` for the person in `contact` (422 not bookable, 409 taken)."""
+) -> PreparedPublicBooking:
+    """Check what the contract asks beyond the slot (422), choose the location, and for a deposit
+    open the Checkout Session: a network call, made before any lock is taken (502 if Stripe fails:
+    nothing is booked)."""
     expected = timedelta(minutes=service.duration_minutes)
     if ends_at - starts_at != expected:
         raise Unprocessable(f"ends_at must be starts_at plus the service duration ({service.duration_minutes} minutes)")
@@ -98,38 +115,59 @@ def public_booking_create(
     # A class below its minimum opens pending, as through every other surface (bookings.services.quorum).
     status = BookingStatus.PENDING if service.deposit_minor else group_initial_status(service, party_size)
     location = _location_for(service, starts_at, location)
+    checkout = None
+    if service.deposit_minor:
+        checkout = deposit_checkout_open(
+            service=service, location=location, starts_at=starts_at, email=contact["email"]
+        )
+    return PreparedPublicBooking(
+        api_key=api_key,
+        service=service,
+        location=location,
+        starts_at=starts_at,
+        timezone=timezone,
+        contact=contact,
+        party_size=party_size,
+        host=host,
+        team=team,
+        notes=notes,
+        status=status,
+        checkout=checkout,
+    )
+
+
+def public_booking_create(*, prepared: PreparedPublicBooking, now: datetime | None = None) -> PublicBooking:
+    """Book the prepared slot for the person in its contact (409 taken, 422 not a slot), with the
+    customer found or created by email in the same transaction; the confirmation email leaves once
+    it has committed (a deposit booking's once paid)."""
+    service, location, contact = prepared.service, prepared.location, prepared.contact
     participant = None
     with transaction.atomic():
         customer = _customer_for(service.organization, contact)
         booking = booking_create(
             service=service,
             location=location,
-            starts_at=starts_at,
+            starts_at=prepared.starts_at,
             customer=customer,
-            actor=Actor(key=api_key),
-            staff=host,
-            team=team,
-            party_size=party_size,
-            status=status,
+            actor=Actor(key=prepared.api_key),
+            staff=prepared.host,
+            team=prepared.team,
+            party_size=prepared.party_size,
+            status=prepared.status,
             source=SOURCE,
-            timezone=timezone,
-            contact={"name": contact["name"].strip(), "email": customer.email, "phone": contact.get("phone") or ""},
-            notes=notes,
-            customer_note=notes if service.is_group else "",
+            timezone=prepared.timezone,
+            contact=Contact(name=contact["name"].strip(), email=customer.email, phone=contact.get("phone") or ""),
+            notes=prepared.notes,
+            customer_note=prepared.notes if service.is_group else "",
+            checkout=prepared.checkout,
             now=now,
-            emails_booker=not service.deposit_minor,
+            emails_booker=prepared.checkout is None,
             savepoint=False,  # any refusal ends this whole transaction
         )
-        if service.deposit_minor:
-            # Booked and Checkout Session created together: if Stripe fails nothing is booked (502).
-            try:
-                booking = checkout_session_create(booking=booking)
-            except stripe.StripeError as exc:
-                raise PaymentProviderError() from exc
-        else:
+        _relations_attach(booking, service=service, location=location)
+        if prepared.checkout is None:
             # A group session's own contact is whoever opened it: the person who just joined gets
             # their own email and invite. The email is built from this instance once committed.
-            _relations_attach(booking, service=service, location=location)
             participant = _place_of(booking, customer)
             transaction.on_commit(partial(booking_confirmation_send, booking, participant=participant))
     return PublicBooking(booking=booking, participant=participant)

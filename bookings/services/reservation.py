@@ -1,15 +1,23 @@
 """Reserve a slot: lock the resources it needs, then re-check it, inside the caller's transaction.
 
 Holds and bookings both go through `slot_reserve`, so a slot that looked free a moment ago but
-was taken meanwhile answers 409, never a duplicate. Lock order (global, so writers cannot
-deadlock): a group session's key first, then staff members; several staff members are
-always locked in one call, which takes them in one global order.
+was taken meanwhile answers 409, never a duplicate.
+
+Locks are taken once per transaction, every key at once (`resources_lock` sorts them): a writer
+that needed a second call could take its keys in an order that inverts against another writer's
+and deadlock. So the keys a slot needs are known before anything is read: `slot_locks` names
+them (the staff member asked for; else every active staff member of the service, or the location
+when the service has none; a group session's own key besides). A writer of several slots (a
+recurring series, several customers into one class) collects the keys of all of them with
+`slots_locks`, locks once, and passes the held locks to each `slot_reserve`.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 
 from bookings.availability import Slot, slot_check
 from bookings.locking import lock_key, resources_lock
@@ -18,12 +26,52 @@ from holds.models import Hold
 from organizations.errors import Conflict
 from organizations.models import Location, Service, StaffMember, Team
 
+M = TypeVar("M", bound=models.Model)
+
 
 @dataclass(frozen=True)
 class Reservation:
     slot: Slot
     staff_id: int | None  # the staff member who will serve it (assigned when none was asked for)
     staff: StaffMember | None = field(default=None, compare=False)  # that staff member's row, when already read
+
+
+@dataclass(frozen=True)
+class SlotLocks:
+    """The writer locks some slots need, and the staff rows read to name them."""
+
+    keys: frozenset[str]
+    members: dict[int, StaffMember] = field(default_factory=dict, compare=False)
+
+
+def slots_locks(
+    *, service: Service, location: Location, starts: Iterable[datetime], staff: StaffMember | None = None
+) -> SlotLocks:
+    """The locks every slot of `service` at `location` starting at one of `starts` needs (one query
+    at most: the service's staff, when none is asked for)."""
+    keys: set[str] = set()
+    if service.is_group:
+        keys |= {lock_key("group", service.pk, location.pk, start.astimezone(UTC).isoformat()) for start in starts}
+    if staff is not None:
+        return SlotLocks(frozenset(keys | {lock_key("staff", staff.pk)}), {staff.pk: staff})
+    # Any free staff member will do (or hosts a session not opened yet): lock them all.
+    members = {member.pk: member for member in service.staff.filter(active=True).order_by("id")}
+    keys |= {lock_key("staff", staff_id) for staff_id in members}
+    if not members and not service.is_group:  # an appointment without staff: the location is the resource
+        keys.add(lock_key("location", location.pk))
+    return SlotLocks(frozenset(keys), members)
+
+
+def slot_locks(
+    *, service: Service, location: Location, starts_at: datetime, staff: StaffMember | None = None
+) -> SlotLocks:
+    return slots_locks(service=service, location=location, starts=[starts_at], staff=staff)
+
+
+def locks_take(locks: SlotLocks) -> SlotLocks:
+    """Take `locks` until the current transaction ends (the one lock call of that transaction)."""
+    resources_lock(locks.keys)
+    return locks
 
 
 def slot_reserve(
@@ -38,14 +86,21 @@ def slot_reserve(
     ignore_booking: Booking | None = None,
     ignore_hold: Hold | None = None,
     enforce_policy: bool = True,
+    locks: SlotLocks | None = None,
 ) -> Reservation:
     """Lock and re-check the slot at `starts_at`; raises Unprocessable (not a slot) or Conflict (taken).
 
-    Must run inside `transaction.atomic()`; the locks are held until it ends.
+    Must run inside `transaction.atomic()`; the locks are held until it ends. `locks`: already
+    taken by the caller (`locks_take`), covering this slot; else this takes the slot's own.
     """
     assert transaction.get_connection().in_atomic_block, "slot_reserve needs an open transaction"
-    check = dict(
+    if locks is None:
+        locks = locks_take(slot_locks(service=service, location=location, starts_at=starts_at, staff=staff))
+    slot = slot_check(
+        service,
+        starts_at,
         location=location,
+        staff=staff,
         team=team,
         party_size=party_size,
         now=now,
@@ -54,31 +109,13 @@ def slot_reserve(
         enforce_policy=enforce_policy,
     )
     if staff is not None and not service.is_group:
-        resources_lock([lock_key("staff", staff.pk)])
-        return Reservation(slot_check(service, starts_at, staff=staff, **check), staff.pk, staff)
-
-    if service.is_group:
-        resources_lock([lock_key("group", service.pk, location.pk, starts_at.astimezone(UTC).isoformat())])
-        slot = slot_check(service, starts_at, staff=staff, **check)
-        if not slot.staff_ids:
-            return Reservation(slot, None)
-        # A session not opened yet also needs its host: lock and look again.
-        resources_lock([lock_key("staff", slot.staff_ids[0])])
-        slot = slot_check(service, starts_at, staff=staff, **check)
-        return Reservation(slot, slot.staff_ids[0] if slot.staff_ids else None)
-
-    # Any free staff member will do: lock them all (one ordered call), look once, take the first.
-    members = {member.pk: member for member in service.staff.filter(active=True).order_by("id")}
-    if members:
-        resources_lock([lock_key("staff", staff_id) for staff_id in members])
-    else:  # a service without staff: the location is the resource
-        resources_lock([lock_key("location", location.pk)])
-    slot = slot_check(service, starts_at, **check)
+        return Reservation(slot, staff.pk, staff)
+    # The first free staff member (for a session already open, its host).
     staff_id = slot.staff_ids[0] if slot.staff_ids else None
-    return Reservation(slot, staff_id, members.get(staff_id))
+    return Reservation(slot, staff_id, locks.members.get(staff_id) if staff_id is not None else None)
 
 
-def row_insert(model, **fields):
+def row_insert(model: type[M], **fields: Any) -> M:
     """Create a row; a database guard refusing it (exclusion or unique constraint) is a 409.
 
     Inside the caller's transaction, without a savepoint of its own: the Conflict must leave the

@@ -18,6 +18,7 @@ from bookings.models import ACTIVE_STATUSES, Booking, RecurringSeries
 from bookings.services.actors import Actor
 from bookings.services.bookings import booking_create
 from bookings.services.quorum import group_initial_status, session_confirm_on_quorum
+from bookings.services.reservation import locks_take, slots_locks
 from bookings.services.status import booking_cancel
 from organizations.errors import Conflict, InvalidInput, Unprocessable
 from organizations.models import Customer, Location, Service, StaffMember
@@ -115,6 +116,8 @@ def series_create(
             until=rule.until,
             merchant_note=merchant_note,
         )
+        # Every occurrence's locks at once: one lock call for the whole series (see reservation.py).
+        locks = locks_take(slots_locks(service=service, location=location, starts=starts, staff=staff))
         conflicts: list[datetime] = []
         for occurrence in starts:
             try:
@@ -132,6 +135,7 @@ def series_create(
                             merchant_note=merchant_note,
                             series=series,
                             status=group_initial_status(service, len(booked)),
+                            locks=locks,
                         )
                     session_confirm_on_quorum(session=booking, actor=actor)
             except Conflict:
@@ -147,25 +151,25 @@ def series_create(
     return series
 
 
-@transaction.atomic
 def series_cancel(
-    series: RecurringSeries, *, from_booking: Booking | None = None, actor: Actor, reason: str = ""
+    *, series: RecurringSeries, actor: Actor, from_booking: Booking | None = None, reason: str = ""
 ) -> RecurringSeries:
     """Cancel every active occurrence, or `from_booking` and every later one.
 
     Past cancellations stay as they are; nothing is deleted (invariant 4).
     """
-    series = RecurringSeries.objects.select_for_update().get(pk=series.pk)
-    occurrences = series.bookings.filter(status__in=ACTIVE_STATUSES).order_by("starts_at")
-    if from_booking is not None:
-        occurrences = occurrences.filter(starts_at__gte=from_booking.starts_at)
-    for booking in occurrences:
-        booking_cancel(booking=booking, actor=actor, reason=reason or "Series cancelled")
-    if from_booking is None:
-        series.cancelled_at = timezone.now()
-        series.save(update_fields=["cancelled_at"])
-    elif series.until is None or series.until >= from_booking.starts_at:
-        # The series now ends before the first cancelled occurrence.
-        series.until = from_booking.starts_at - timedelta(seconds=1)
-        series.save(update_fields=["until"])
-    return series
+    with transaction.atomic():
+        series = RecurringSeries.objects.select_for_update().get(pk=series.pk)
+        occurrences = series.bookings.filter(status__in=ACTIVE_STATUSES).order_by("starts_at")
+        if from_booking is not None:
+            occurrences = occurrences.filter(starts_at__gte=from_booking.starts_at)
+        for booking in occurrences:
+            booking_cancel(booking=booking, actor=actor, reason=reason or "Series cancelled")
+        if from_booking is None:
+            series.cancelled_at = timezone.now()
+            series.save(update_fields=["cancelled_at"])
+        elif series.until is None or series.until >= from_booking.starts_at:
+            # The series now ends before the first cancelled occurrence.
+            series.until = from_booking.starts_at - timedelta(seconds=1)
+            series.save(update_fields=["until"])
+        return series

@@ -157,12 +157,12 @@ def test_booking_rolled_back_after_its_row_was_written_sends_no_email(
 ):
     """The booking row and its email are queued, then the transaction fails (storing the
     Idempotency-Key answer): the rollback takes the email with it."""
-    from bookings.api.public import views
+    from bookings.api import idempotency
 
     def storing_fails(**kwargs):
         raise DatabaseError("the database went away")
 
-    monkeypatch.setattr(views, "idempotency_complete", storing_fails)
+    monkeypatch.setattr(idempotency, "idempotency_complete", storing_fails)
     api_client.raise_request_exception = False
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = create(api_client, demo, local_dt(NY, future_day(weekday=2), 11), idempotency_key="k")

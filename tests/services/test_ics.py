@@ -9,7 +9,7 @@ from icalendar import Calendar
 from bookings.ics import booking_ics, invite_path
 from bookings.models import Participant
 from bookings.services.actors import SYSTEM
-from bookings.services.bookings import booking_reschedule, participant_leave
+from bookings.services.bookings import Contact, booking_reschedule, participant_leave
 from bookings.services.status import booking_cancel
 from organizations.models import Customer, Service
 from tests.factories import future_day, local_dt, make_core_booking
@@ -27,7 +27,7 @@ def booking(demo, settings):
         starts_at=start,
         customer=Customer.objects.get(email="jane@example.com"),
         timezone=NY,
-        contact={"name": "Jane Doe", "email": "jane@example.com", "phone": "+1234567890"},
+        contact=Contact(name="Jane Doe", email="jane@example.com", phone="+1234567890"),
     )
 
 

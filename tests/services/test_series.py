@@ -119,14 +119,14 @@ def test_cancel_from_an_occurrence_keeps_the_earlier_ones_and_is_audited(studio)
     series = series_create(service=yoga, location=location, starts_at=first, rule=weekly(first, 5),
                            customers=[make_customer(org)], actor=SYSTEM)  # fmt: skip
     sessions = list(series.bookings.order_by("starts_at"))
-    series = series_cancel(series, from_booking=sessions[2], actor=SYSTEM, reason="Teacher moves away")
+    series = series_cancel(series=series, from_booking=sessions[2], actor=SYSTEM, reason="Teacher moves away")
     assert [b.status for b in series.bookings.order_by("starts_at")] == ["confirmed"] * 2 + ["cancelled"] * 3
     assert series.until < sessions[2].starts_at and series.cancelled_at is None
     cancelled = Booking.objects.get(pk=sessions[4].pk)
     assert cancelled.cancellation_reason == "Teacher moves away"
     assert cancelled.events.filter(action="status_changed", to_value="cancelled").exists()
 
-    series = series_cancel(series, actor=SYSTEM)
+    series = series_cancel(series=series, actor=SYSTEM)
     assert series.cancelled_at is not None
     assert set(series.bookings.values_list("status", flat=True)) == {"cancelled"}
-    assert series_cancel(series, actor=SYSTEM).cancelled_at is not None  # again: nothing changes
+    assert series_cancel(series=series, actor=SYSTEM).cancelled_at is not None  # again: nothing changes

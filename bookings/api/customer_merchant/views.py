@@ -11,21 +11,28 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookings.api.customer_merchant.serializers import CustomerBookingSerializer, MerchantBookingSerializer
+from bookings.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin
 from bookings.api.schema import ErrorAwareAutoSchema
-from bookings.models import Booking
+from bookings.selectors import (
+    active_service_by_id,
+    booking_by_id,
+    customer_by_uuid,
+    location_by_id,
+    organization_by_slug_for_key,
+    staff_by_id,
+)
 from bookings.services.actors import actor_for_request
-from bookings.services.bookings import booking_create, participant_join
+from bookings.services.customer_bookings import customer_booking_create
 from bookings.services.merchant_bookings import NewCustomer, merchant_booking_create
-from bookings.services.quorum import group_initial_status, session_confirm_on_quorum
 from bookings.services.series import RecurrenceRule
-from organizations.errors import NotFound, Unprocessable
+from organizations.errors import NotFound
 from organizations.keys import key_organization_ids
-from organizations.models import ApiKey, Customer, Location, Organization, Service, StaffMember
+from organizations.models import ApiKey, Customer
 
 CREATED = {201: OpenApiResponse(description="Created. No response body.")}
 
 
-class CustomerBookingView(APIView):
+class CustomerBookingView(IdempotentCreateMixin, APIView):
     """A customer books an appointment, or joins a group booking with `booking_id`."""
 
     allowed_key_kinds = (ApiKey.Kind.CUSTOMER,)
@@ -37,6 +44,7 @@ class CustomerBookingView(APIView):
         operation_id="bookings_customer_create",
         tags=["customer & merchant"],
         request=CustomerBookingSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses=CREATED,
         examples=[
             OpenApiExample(
@@ -53,47 +61,32 @@ class CustomerBookingView(APIView):
         ],
     )
     def post(self, request):
+        return self.create_idempotently(request)
+
+    def prepare(self, request) -> dict:
         payload = CustomerBookingSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        return payload.validated_data
+
+    def perform(self, request, data: dict) -> Response:
         customer = request.auth.customer
-        organization = Organization.objects.filter(
-            slug=data["merchant_name"], id__in=key_organization_ids(request.auth)
-        ).first()
-        if organization is None or customer is None or customer.organization_id != organization.id:
+        organization = organization_by_slug_for_key(data["merchant_name"], request.auth)
+        if customer is None or customer.organization_id != organization.pk:
             raise NotFound("Merchant not found")
-        service = Service.objects.filter(organization=organization, id=data["service_id"], active=True).first()
-        if service is None:
-            raise NotFound("Service not found")
-        location = Location.objects.filter(organization=organization, id=data["location_id"]).first()
-        if location is None:
-            raise NotFound("Location not found")
-        actor = actor_for_request(request)
-        if "booking_id" in data:
-            booking = Booking.objects.filter(organization=organization, id=data["booking_id"]).first()
-            if booking is None:
-                raise NotFound("Booking not found")
-            if (booking.service_id, booking.location_id) != (service.id, location.id):
-                raise Unprocessable("booking_id: the booking is for another service or location")
-            if booking.is_group and booking.starts_at != data["timeStamp"]:
-                raise Unprocessable(f"timeStamp: the booking starts at {booking.starts_at.isoformat()}")
-            participant_join(booking=booking, customer=customer, actor=actor, note=data["customer_note"])
-        else:
-            booking = booking_create(
-                service=service,
-                location=location,
-                starts_at=data["timeStamp"],
-                customer=customer,
-                actor=actor,
-                customer_note=data["customer_note"],
-                source="customer",
-                status=group_initial_status(service, 1),
-            )
-        session_confirm_on_quorum(session=booking, actor=actor)
+        org_ids = [organization.pk]
+        customer_booking_create(
+            customer=customer,
+            service=active_service_by_id(org_ids, data["service_id"]),
+            location=location_by_id(org_ids, data["location_id"]),
+            starts_at=data["timeStamp"],
+            actor=actor_for_request(request),
+            note=data["customer_note"],
+            joining=booking_by_id(org_ids, data["booking_id"]) if "booking_id" in data else None,
+        )
         return Response(status=status.HTTP_201_CREATED)
 
 
-class MerchantBookingView(APIView):
+class MerchantBookingView(IdempotentCreateMixin, APIView):
     """A merchant books customers into an appointment, a group booking, or a recurring series."""
 
     allowed_key_kinds = (ApiKey.Kind.BUSINESS, ApiKey.Kind.HUB)
@@ -105,6 +98,7 @@ class MerchantBookingView(APIView):
         operation_id="bookings_merchant_create",
         tags=["customer & merchant"],
         request=MerchantBookingSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses=CREATED,
         examples=[
             OpenApiExample(
@@ -127,14 +121,16 @@ class MerchantBookingView(APIView):
         ],
     )
     def post(self, request):
+        return self.create_idempotently(request)
+
+    def prepare(self, request) -> dict:
         payload = MerchantBookingSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        service = Service.objects.filter(
-            id=data["service_id"], organization_id__in=key_organization_ids(request.auth), active=True
-        ).first()
-        if service is None:
-            raise NotFound("Service not found")
+        return payload.validated_data
+
+    def perform(self, request, data: dict) -> Response:
+        service = active_service_by_id(key_organization_ids(request.auth), data["service_id"])
+        org_ids = [service.organization_id]
         rule = None
         if data["is_recurring"]:
             given = data["recurrence_rule"]
@@ -146,46 +142,20 @@ class MerchantBookingView(APIView):
             )
         merchant_booking_create(
             service=service,
-            location=self._location(service, data.get("location_id")),
+            location=location_by_id(org_ids, data["location_id"]) if data.get("location_id") is not None else None,
             starts_at=data["timestamp"],
-            customers=[self._customer(service, given) for given in data["customers"]],
+            customers=[self._customer(org_ids, given) for given in data["customers"]],
             actor=actor_for_request(request),
-            staff=self._staff(service, data.get("staff_id")),
+            staff=staff_by_id(org_ids, data["staff_id"]) if data.get("staff_id") is not None else None,
             merchant_note=data["merchant_note"],
             rule=rule,
         )
         return Response(status=status.HTTP_201_CREATED)
 
     @staticmethod
-    def _location(service: Service, location_id: int | None) -> Location:
-        if location_id is not None:
-            location = Location.objects.filter(organization_id=service.organization_id, id=location_id).first()
-            if location is None:
-                raise NotFound("Location not found")
-            return location
-        offered = list(service.locations.all()[:2])
-        if not offered:
-            raise Unprocessable("The service is not offered at any location")
-        if len(offered) > 1:
-            raise Unprocessable("location_id: the service is offered at several locations; name one")
-        return offered[0]
-
-    @staticmethod
-    def _staff(service: Service, staff_id: int | None) -> StaffMember | None:
-        if staff_id is None:
-            return None
-        staff = StaffMember.objects.filter(organization_id=service.organization_id, id=staff_id).first()
-        if staff is None:
-            raise NotFound("Staff member not found")
-        return staff
-
-    @staticmethod
-    def _customer(service: Service, given: dict) -> Customer | NewCustomer:
+    def _customer(organization_ids: list[int], given: dict) -> Customer | NewCustomer:
         if given.get("id") is not None:
-            customer = Customer.objects.filter(organization_id=service.organization_id, uuid=given["id"]).first()
-            if customer is None:
-                raise NotFound("Customer not found")
-            return customer
+            return customer_by_uuid(organization_ids, given["id"])
         return NewCustomer(
             first_name=given["first_name"],
             last_name=given["last_name"],

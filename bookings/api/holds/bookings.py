@@ -17,18 +17,17 @@ from bookings.api.holds.serializers import (
     BookingUpdateSerializer,
     CancelSerializer,
     RescheduleSerializer,
-    custom_field_values_clean,
 )
+from bookings.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin
 from bookings.api.schema import error_responses
 from bookings.models import Booking, BookingStatus
 from bookings.selectors import BOOKING_RELATED, booking_by_ref, bookings_visible_to, hold_for_key, staff_by_ref
 from bookings.services.actors import actor_for_request
 from bookings.services.booking_changes import booking_update
 from bookings.services.bookings import booking_reschedule
-from bookings.services.hold_bookings import booking_create_from_hold_with_deposit
+from bookings.services.hold_bookings import Client, PreparedHoldBooking, hold_booking_create, hold_booking_prepare
 from bookings.services.status import booking_cancel, booking_transition
 from organizations.models import ApiKey
-from organizations.services import customer_get_or_create
 
 K = ApiKey.Kind
 MANAGE_KINDS = (K.BUSINESS, K.HUB)
@@ -61,7 +60,7 @@ class BookingFilter(django_filters.FilterSet):
         return queryset.filter(Q(contact_email__iexact=value) | Q(customer__email__iexact=value.strip()))
 
 
-class BookingViewSet(viewsets.GenericViewSet):
+class BookingViewSet(IdempotentCreateMixin, viewsets.GenericViewSet):
     serializer_class = BookingSerializer
     filterset_class = BookingFilter
     ordering_fields = ["starts_at", "ends_at", "created_at", "updated_at", "status"]
@@ -99,36 +98,33 @@ class BookingViewSet(viewsets.GenericViewSet):
         summary="Book a held slot",
         description="Converts the hold; a service with a deposit answers `pending` with a `redirect_url`.",
         request=BookingCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: BookingSerializer, **ERRORS},
     )
     def create(self, request):
+        return self.create_idempotently(request)
+
+    def prepare(self, request) -> PreparedHoldBooking:
         body = BookingCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         values = body.validated_data
-        hold = hold_for_key(values["hold_id"], request.auth)
-        custom_fields = custom_field_values_clean(hold.service, values["custom_field_values"])
         client = values["client"]
-        customer = customer_get_or_create(
-            organization=hold.organization,
-            email=client["email"],
-            first_name=client["first_name"],
-            last_name=client["last_name"],
-            phone=client.get("phone", ""),
-        )
-        booking = booking_create_from_hold_with_deposit(
-            hold=hold,
-            customer=customer,
+        return hold_booking_prepare(
+            hold=hold_for_key(values["hold_id"], request.auth),
+            client=Client(
+                first_name=client["first_name"],
+                last_name=client["last_name"],
+                email=client["email"],
+                phone=client.get("phone", ""),
+            ),
             actor=actor_for_request(request),
             source=SOURCE,
-            contact={
-                "name": f"{client['first_name']} {client['last_name']}".strip(),
-                "email": customer.email,
-                "phone": client.get("phone", ""),
-            },
             notes=values["notes"],
-            custom_field_values=custom_fields,
+            custom_field_values=values["custom_field_values"],
         )
-        return self._answer(booking, status.HTTP_201_CREATED)
+
+    def perform(self, request, prepared: PreparedHoldBooking) -> Response:
+        return self._answer(hold_booking_create(prepared=prepared), status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Change a booking (business or hub key)",

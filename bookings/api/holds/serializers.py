@@ -5,8 +5,6 @@ from rest_framework import serializers
 
 from bookings.api.fields import AwareDateTimeField
 from bookings.models import Booking, BookingStatus
-from organizations.errors import InvalidInput
-from organizations.models import Service
 
 NOTES_MAX = 1000
 
@@ -140,45 +138,3 @@ class RescheduleSerializer(serializers.Serializer):
 
 class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-
-
-FIELD_TYPES = {
-    "string": (str,),
-    "number": (int, float),
-    "boolean": (bool,),
-}
-
-
-def custom_field_values_clean(service: Service, values) -> list[dict]:
-    """Check answers against the service's questions: known keys, right types, required ones present.
-
-    Accepts `[{"key": ..., "value": ...}]` (the contract's array) or `{"key": value}`; returns the list form.
-    """
-    if values in (None, "", []):
-        values = []
-    if isinstance(values, dict):
-        values = [{"key": k, "value": v} for k, v in values.items()]
-    if not isinstance(values, list):
-        raise InvalidInput("custom_field_values: must be an array of {key, value}")
-    definitions = {f.get("key"): f for f in (service.custom_fields or []) if isinstance(f, dict)}
-    cleaned: dict[str, object] = {}
-    for index, item in enumerate(values):
-        if not isinstance(item, dict) or "key" not in item:
-            raise InvalidInput(f"custom_field_values[{index}]: must be an object with key and value")
-        key, value = str(item["key"]), item.get("value")
-        definition = definitions.get(key)
-        if definition is None:
-            raise InvalidInput(f"custom_field_values: unknown field '{key}'")
-        if key in cleaned:
-            raise InvalidInput(f"custom_field_values: '{key}' is given twice")
-        kind = definition.get("type", "string")
-        types = FIELD_TYPES.get(kind, (str,))
-        if value is not None and (not isinstance(value, types) or (kind == "number" and isinstance(value, bool))):
-            raise InvalidInput(f"custom_field_values.{key}: must be a {kind}")
-        if isinstance(value, str) and len(value) > NOTES_MAX:
-            raise InvalidInput(f"custom_field_values.{key}: at most {NOTES_MAX} characters")
-        cleaned[key] = value
-    for key, definition in definitions.items():
-        if definition.get("required") and cleaned.get(key) in (None, ""):
-            raise InvalidInput(f"custom_field_values.{key} is required")
-    return [{"key": key, "value": value} for key, value in cleaned.items()]

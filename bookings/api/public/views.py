@@ -3,10 +3,7 @@
 Views stay thin: check the request, call one service, shape the answer the contract shows.
 """
 
-from contextlib import nullcontext
-
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpResponse
 from django_ratelimit.core import get_usage
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from bookings.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin
 from bookings.api.public.availability import PUBLIC_KEY_KINDS, PUBLIC_WRONG_KIND_MESSAGE
 from bookings.api.public.serializers import (
     PublicBookingCreatedSerializer,
@@ -30,16 +28,8 @@ from bookings.caching.catalog import service_for_key_cached, staff_by_ref_cached
 from bookings.ics import booking_ics, invite_token_valid
 from bookings.models import Booking, Participant
 from bookings.selectors import booking_by_ref, location_by_ref, participant_by_ref, team_by_ref
-from bookings.services.idempotency import (
-    REPLAY_HEADER,
-    Replay,
-    idempotency_claim,
-    idempotency_complete,
-    idempotency_release,
-    request_fingerprint,
-)
 from bookings.services.lookup import booking_lookup
-from bookings.services.public_booking import public_booking_create
+from bookings.services.public_booking import PreparedPublicBooking, public_booking_create, public_booking_prepare
 from organizations.errors import NotFound, RateLimited, Unprocessable
 
 RATE_GROUP = "public-booking-create"
@@ -59,12 +49,7 @@ def booking_rate_limit(request) -> None:
         raise RateLimited(retry_after=max(1, usage["time_left"]))
 
 
-def _storable(response) -> bool:
-    """Answers that are the request's outcome, not a passing state (busy, rate limited, server error)."""
-    return response.status_code < 500 and response.status_code != 429 and not response.has_header("Retry-After")
-
-
-class PublicBookingCreateView(APIView):
+class PublicBookingCreateView(IdempotentCreateMixin, APIView):
     allowed_key_kinds = PUBLIC_KEY_KINDS
     missing_key_message = "Missing x-kordless-key header"
     wrong_kind_message = PUBLIC_WRONG_KIND_MESSAGE
@@ -73,47 +58,13 @@ class PublicBookingCreateView(APIView):
         operation_id="public_booking_create",
         summary="Create a booking",
         request=PublicBookingCreateSerializer,
-        parameters=[
-            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, description="Replays for 24 hours"),
-        ],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: PublicBookingCreatedSerializer, **ERRORS},
     )
     def post(self, request):
-        record = None
-        idempotency_key = request.headers.get("Idempotency-Key")
-        if idempotency_key is not None:
-            claimed = idempotency_claim(
-                api_key=request.auth,
-                key=idempotency_key.strip(),
-                fingerprint=request_fingerprint(request.method, request.path, request.data),
-            )
-            if isinstance(claimed, Replay):
-                replay = Response(claimed.body, status=claimed.status_code)
-                replay[REPLAY_HEADER] = "true"
-                return replay
-            record = claimed
-        try:
-            # With a key, the answer is stored in the booking's own transaction: no booking commits
-            # without the answer that a retry must be given instead of a second booking.
-            with transaction.atomic() if record is not None else nullcontext():
-                response = self.create(request)
-                if record is not None:
-                    idempotency_complete(record=record, status_code=response.status_code, body=response.data)
-        except Exception as exc:
-            if record is None:
-                raise
-            try:
-                response = self.handle_exception(exc)
-            except Exception:
-                idempotency_release(record=record)
-                raise
-            if _storable(response):
-                idempotency_complete(record=record, status_code=response.status_code, body=response.data)
-            else:
-                idempotency_release(record=record)
-        return response
+        return self.create_idempotently(request)
 
-    def create(self, request) -> Response:
+    def prepare(self, request) -> PreparedPublicBooking:
         booking_rate_limit(request)
         serializer = PublicBookingCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -126,7 +77,7 @@ class PublicBookingCreateView(APIView):
             location = location_by_ref(org_ids, data["location_id"]) if data.get("location_id") else None
         except NotFound as exc:
             raise Unprocessable(f"{exc.detail}: no such host, team or location in this organization") from exc
-        created = public_booking_create(
+        return public_booking_prepare(
             api_key=request.auth,
             service=service,
             starts_at=data["starts_at"],
@@ -139,6 +90,9 @@ class PublicBookingCreateView(APIView):
             location=location,
             notes=data["notes"],
         )
+
+    def perform(self, request, prepared: PreparedPublicBooking) -> Response:
+        created = public_booking_create(prepared=prepared)
         return Response(created_booking_data(created.booking, created.participant), status=status.HTTP_201_CREATED)
 
 

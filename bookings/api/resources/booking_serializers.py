@@ -83,6 +83,7 @@ class HoldSerializer(ResourceSerializer):
             "expires_at",
             "status",
             "released_at",
+            "released_by",
             "created_at",
         ]
         read_only_fields = fields

@@ -205,7 +205,7 @@ class SeriesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         if payload.validated_data.get("from_booking"):
             from_booking = self._occurrence(series, payload.validated_data["from_booking"])
         series_cancel(
-            series,
+            series=series,
             from_booking=from_booking,
             actor=actor_for_request(request),
             reason=payload.validated_data["reason"],

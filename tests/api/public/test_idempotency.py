@@ -114,12 +114,12 @@ def test_claim_of_a_request_that_died_is_taken_over(api_client, demo):
 def test_no_booking_is_kept_when_its_answer_cannot_be_stored(api_client, demo, monkeypatch):
     """The answer is stored in the booking's own transaction: if storing it fails, nothing is booked
     (so a retry cannot meet a booking without its answer and make a second one)."""
-    from bookings.api.public import views
+    from bookings.api import idempotency
 
     def storing_fails(**kwargs):
         raise DatabaseError("the database went away")
 
-    monkeypatch.setattr(views, "idempotency_complete", storing_fails)
+    monkeypatch.setattr(idempotency, "idempotency_complete", storing_fails)
     api_client.raise_request_exception = False
     assert post(api_client, body(), demo["keys"]["public"], key="fragile").status_code == 500
     assert not Booking.objects.exists()

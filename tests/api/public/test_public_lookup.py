@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from bookings.services.actors import SYSTEM
+from bookings.services.bookings import Contact
 from bookings.services.status import booking_cancel
 from organizations.models import Customer, Service
 from tests.factories import future_day, local_dt, make_core_booking
@@ -28,7 +29,7 @@ def booking(demo):
         starts_at=start,
         customer=jane,
         timezone=NY,
-        contact={"name": "Jane Doe", "email": "jane@example.com", "phone": "+1234567890"},
+        contact=Contact(name="Jane Doe", email="jane@example.com", phone="+1234567890"),
     )
 
 
