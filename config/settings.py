@@ -142,6 +142,16 @@ AVAILABILITY_CACHE_SECONDS = int(os.environ.get("AVAILABILITY_CACHE_SECONDS", "1
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "300"))
 # Bookings one API key may create per minute on the public API.
 BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "10/m")
+# Session tokens (POST /api/v1/sessions): how long one lives, and how many may be minted per public
+# key and per client address. Every widget load mints one, so the per-key limit is the merchant's
+# whole traffic (60/m: one a second); one visitor needs one per SESSION_TOKEN_MINUTES, so 10/m
+# per address leaves room for reloads and a shared address but keeps one client from spending
+# the key's budget alone.
+SESSION_TOKEN_MINUTES = int(os.environ.get("SESSION_TOKEN_MINUTES", "30"))
+if SESSION_TOKEN_MINUTES < 1:
+    raise ImproperlyConfigured("SESSION_TOKEN_MINUTES must be at least 1.")
+SESSION_RATE_LIMIT = os.environ.get("SESSION_RATE_LIMIT", "60/m")
+SESSION_ADDRESS_RATE_LIMIT = os.environ.get("SESSION_ADDRESS_RATE_LIMIT", "10/m")
 # Failed confirmation-number lookups per client IP and per confirmation number.
 LOOKUP_FAILURE_LIMIT = int(os.environ.get("LOOKUP_FAILURE_LIMIT", "10"))
 LOOKUP_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOOKUP_FAILURE_WINDOW_SECONDS", "900"))

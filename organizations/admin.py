@@ -101,7 +101,7 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
     list_display = ["prefix", "name", "kind", "created_at", "expires_at", "revoked_at", "last_used_at"]
     list_filter = ["kind"]
     search_fields = ["prefix", "name"]
-    readonly_fields = ["prefix", "secret_hash", "last_used_at"]
+    readonly_fields = ["prefix", "secret_hash", "last_used_at", "issued_by"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).distinct()

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from organizations.errors import NotAuthenticated
+from organizations.errors import Forbidden, NotAuthenticated
 from organizations.models import ApiKey, Customer, Organization
 
 # Writing last_used_at on every request would turn every read into a write.
@@ -26,6 +26,7 @@ def api_key_create(
     customer: Customer | None = None,
     name: str = "",
     expires_at: datetime | None = None,
+    issued_by: ApiKey | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is not stored and cannot be shown again."""
     secret = ApiKey.PREFIXES[ApiKey.Kind(kind)] + secrets.token_urlsafe(32)
@@ -34,19 +35,49 @@ def api_key_create(
         name=name,
         customer=customer,
         expires_at=expires_at,
+        issued_by=issued_by,
         prefix=secret[:12],
         secret_hash=hash_secret(secret),
     )
     key.full_clean(exclude=["secret_hash"])
     key.save()
-    key.organizations.set(organizations)
+    # Rows rather than `organizations.set()`: a new key has nothing cached under its id, and
+    # m2m_changed would drop the whole catalog cache, once per widget load for session tokens.
+    through = ApiKey.organizations.through
+    through.objects.bulk_create(
+        through(apikey=key, organization=organization) for organization in {o.pk: o for o in organizations}.values()
+    )
     return key, secret
 
 
+def session_token_issue(*, public_key: ApiKey, minutes: int) -> tuple[ApiKey, str]:
+    """A session token (`cal_ses_...`) for a widget: hold, book and show, for `minutes`, for exactly
+    the public key's organization, remembering the key that minted it. Returns it with its secret."""
+    if public_key.kind != ApiKey.Kind.PUBLIC:
+        raise Forbidden(f"A {public_key.kind} key may not issue session tokens")
+    if minutes < 1:
+        raise ValueError("minutes must be at least 1")
+    organizations = list(public_key.organizations.all()[:2])
+    if len(organizations) != 1:
+        raise Forbidden("A public key must belong to exactly one organization to issue session tokens")
+    return api_key_create(
+        kind=ApiKey.Kind.SESSION,
+        organizations=organizations,
+        name=f"Session token from {public_key.prefix}",
+        expires_at=timezone.now() + timedelta(minutes=minutes),
+        issued_by=public_key,
+    )
+
+
+@transaction.atomic
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Revoke a key, and with it the session tokens it minted (they act for the same merchant)."""
+    now = timezone.now()
     if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
+        api_key.revoked_at = now
         api_key.save(update_fields=["revoked_at"])
+    if api_key.kind == ApiKey.Kind.PUBLIC:
+        ApiKey.objects.filter(issued_by=api_key, revoked_at__isnull=True).update(revoked_at=now)
     return api_key
 
 

@@ -375,6 +375,14 @@ class ApiKey(TimestampedModel):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    issued_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="issued_keys",
+        help_text="Session tokens: the public key that minted this one (POST /api/v1/sessions).",
+    )
 
     class Meta:
         ordering = ["-id"]

@@ -7,6 +7,7 @@ webhook included; `not_found` answers the paths under the API prefixes that no v
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -65,6 +66,9 @@ def ratelimited(request, exception=None):
     return response
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
-    """Any path under /api/ or /bookings/ that no view serves: JSON, never an HTML page, DEBUG or not."""
+    """Any path under /api/ or /bookings/ that no view serves: JSON, never an HTML page, DEBUG or not.
+
+    CSRF-exempt as every API view is: else a POST to an unknown path got CsrfViewMiddleware's 403 page."""
     return JsonResponse({"detail": "Not found."}, status=404)

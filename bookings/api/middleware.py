@@ -2,7 +2,13 @@
 
 A 301 to the other spelling would lose a POST's body (clients re-send it as a GET), so the request
 is served as if it had been spelled the way its route is: `/api/v1/bookings/` lists like
-`/api/v1/bookings`, `/api/v1/locations` like `/api/v1/locations/`.
+`/api/v1/bookings`, `/api/v1/locations` like `/api/v1/locations/`. Both `path_info` and `path` are
+rewritten, so that whatever reads the path (an Idempotency-Key's fingerprint, links in an answer)
+sees one spelling: a retry in the other spelling replays instead of being refused.
+
+Django's CommonMiddleware (APPEND_SLASH) never redirects an API path either: it only redirects a 404
+whose path resolves to nothing, and every path under the API prefixes resolves, to its route or
+to the `api-not-found` catch-all.
 """
 
 from functools import lru_cache
@@ -35,5 +41,9 @@ class OptionalTrailingSlashMiddleware:
 
     def __call__(self, request):
         if request.path_info.startswith(API_PREFIXES):
-            request.path_info = served_spelling(request.path_info)
+            served = served_spelling(request.path_info)
+            if served != request.path_info:
+                # `path` is the script prefix followed by `path_info`.
+                request.path = request.path[: len(request.path) - len(request.path_info)] + served
+                request.path_info = served
         return self.get_response(request)
