@@ -188,3 +188,72 @@ def test_a_class_the_merchant_confirms_below_its_minimum_emails_its_participants
     with django_capture_on_commit_callbacks(execute=True):
         booking_transition(booking=session, to_status="confirmed", actor=SYSTEM)
     assert [(m.to, m.subject.split(" - ")[0]) for m in mailoutbox] == [(["ann@example.com"], "Booking confirmed")]
+
+
+def test_releasing_a_hold_records_who_did(shop):
+    from bookings.services.actors import Actor
+    from bookings.services.holds import hold_release
+
+    org, location, _alex, service = shop
+    hold = hold_place(service=service, location=location, starts_at=at(org, 10))
+    released = hold_release(hold=hold, actor=Actor(system="test-runner"))
+    assert (released.status, released.released_by) == (Hold.Status.RELEASED, "system:test-runner")
+    again = hold_release(hold=hold, actor=SYSTEM)  # no longer active: nothing changes
+    assert again.released_by == "system:test-runner"
+
+
+def test_a_customer_booking_is_one_transaction(shop, monkeypatch):
+    """If anything after the booking fails (here the class's quorum check), nothing is kept."""
+    from bookings.services import customer_bookings
+
+    org, location, _alex, _service = shop
+    yoga = make_service(org, locations=[location], kind=Service.Kind.GROUP, capacity_max=5)
+
+    def fails(**kwargs):
+        raise Conflict("boom")
+
+    monkeypatch.setattr(customer_bookings, "session_confirm_on_quorum", fails)
+    with pytest.raises(Conflict):
+        customer_bookings.customer_booking_create(
+            customer=make_customer(org), service=yoga, location=location, starts_at=at(org, 10), actor=SYSTEM
+        )
+    assert not Booking.objects.exists() and not Participant.objects.exists()
+
+
+def test_joining_a_booking_that_is_not_joinable_names_nothing_of_it(shop):
+    from bookings.services.customer_bookings import NOT_JOINABLE, customer_booking_create
+
+    org, location, _alex, _service = shop
+    yoga = make_service(org, locations=[location], kind=Service.Kind.GROUP, capacity_max=5)
+    session = booking_create(
+        service=yoga, location=location, starts_at=at(org, 10), customer=make_customer(org), actor=SYSTEM
+    )
+    with pytest.raises(Unprocessable) as refused:
+        customer_booking_create(
+            customer=make_customer(org),
+            service=yoga,
+            location=location,
+            starts_at=at(org, 11),
+            actor=SYSTEM,
+            joining=session,
+        )
+    assert refused.value.detail == NOT_JOINABLE
+    assert session.starts_at.isoformat()[:16] not in refused.value.detail
+
+
+def test_a_booking_from_a_hold_creates_its_customer_in_the_same_transaction(shop, monkeypatch):
+    from bookings.services import hold_bookings
+
+    org, location, _alex, service = shop
+    hold = hold_place(service=service, location=location, starts_at=at(org, 10))
+    prepared = hold_bookings.hold_booking_prepare(
+        hold=hold, client=hold_bookings.Client("New", "Person", "new.person@example.com"), actor=SYSTEM
+    )
+
+    def taken_meanwhile(**kwargs):
+        raise Conflict()
+
+    monkeypatch.setattr(hold_bookings, "booking_create_from_hold", taken_meanwhile)
+    with pytest.raises(Conflict):
+        hold_bookings.hold_booking_create(prepared=prepared)
+    assert not org.customers.filter(email="new.person@example.com").exists()

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookings.api.fields import AwareDateTimeField
+from bookings.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin
 from bookings.api.schema import error_responses
 from bookings.selectors import hold_for_key, location_by_ref, service_by_ref, staff_by_ref
 from bookings.services.actors import actor_for_request
@@ -36,19 +37,25 @@ class HoldSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-class HoldCreateView(APIView):
+class HoldCreateView(IdempotentCreateMixin, APIView):
     allowed_key_kinds = HOLD_KEY_KINDS
 
     @extend_schema(
         operation_id="hold_create",
         summary="Hold a slot for a few minutes",
         request=HoldRequestSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: HoldSerializer, **error_responses(400, 401, 403, 404, 409, 422)},
     )
     def post(self, request):
+        return self.create_idempotently(request)
+
+    def prepare(self, request) -> dict:
         data = HoldRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        values = data.validated_data
+        return data.validated_data
+
+    def perform(self, request, values: dict) -> Response:
         org_ids = key_organization_ids(request.auth)
         service = service_by_ref(org_ids, values["service_id"])
         location = location_by_ref([service.organization_id], values["location_id"])
