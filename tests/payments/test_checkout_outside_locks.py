@@ -12,7 +12,7 @@ from bookings.models import Booking
 from bookings.payments import checkout
 from organizations.models import ApiKey
 from tests.factories import make_key
-from tests.payments.test_payments import CLIENT, hold, shop, stripe_standin  # noqa: F401 (fixtures)
+from tests.payments.test_payments import CLIENT, hold
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,7 +4,6 @@ import json
 import threading
 from datetime import timedelta
 from io import StringIO
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -21,8 +20,7 @@ from bookings.payments.checkout import (
     deposit_refusal,
 )
 from holds.models import Hold
-from organizations.models import ApiKey
-from tests.factories import future_day, local_dt, make_key, make_location, make_org, make_service, make_staff
+from tests.factories import make_org, make_service
 from tests.stripe_standin import StripeStandIn, stripe_event, stripe_signature
 
 TZ = "America/New_York"
@@ -34,33 +32,6 @@ def client_for(secret: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     return client
-
-
-@pytest.fixture
-def shop(db):
-    org = make_org(timezone=TZ, currency="EUR")
-    location = make_location(org, name="Main Street")
-    service = make_service(
-        org, locations=[location], staff=[make_staff(org)], name="Color", price_minor=12000, deposit_minor=2000
-    )
-    day = future_day()
-    return SimpleNamespace(
-        org=org,
-        location=location,
-        service=service,
-        at=lambda hour: local_dt(TZ, day, hour),
-        session=client_for(make_key(org, kind=ApiKey.Kind.SESSION)[1]),
-    )
-
-
-@pytest.fixture
-def stripe_standin(settings):
-    with StripeStandIn() as standin:
-        settings.STRIPE_SECRET_KEY = "sk_test_standin"
-        settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-        settings.STRIPE_API_BASE = standin.url
-        settings.SITE_URL = "https://shop.example"
-        yield standin
 
 
 def hold(shop, hour: int = 10):
