@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from organizations.errors import Unprocessable
 
 SIGNATURE_HEADER = "Webhook-Signature"
 # After the first attempt fails, wait this long before each retry; then give up.
@@ -202,3 +203,24 @@ def webhooks_deliver(*, now: datetime | None = None, batch: int = 50) -> Deliver
         else:
             run.retrying += 1
     return run
+
+
+def delivery_resend(*, delivery: WebhookDelivery, now: datetime | None = None) -> WebhookDelivery:
+    """Queue a delivery again at once, with a fresh retry schedule (a merchant fixed their receiver,
+    say); the next `deliver_webhooks` pass sends it. Its earlier attempts stay recorded.
+
+    422 when its endpoint is disabled: nothing would be sent.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint").get(pk=delivery.pk)
+        )
+        if not delivery.endpoint.active:
+            raise Unprocessable(f"The endpoint {delivery.endpoint.url} is disabled: enable it to resend")
+        delivery.status = WebhookDelivery.Status.PENDING
+        delivery.attempt_count = 0
+        delivery.next_attempt_at = now
+        delivery.delivered_at = None
+        delivery.save(update_fields=["status", "attempt_count", "next_attempt_at", "delivered_at"])
+    return delivery

@@ -323,6 +323,7 @@ class Customer(TimestampedModel):
     last_name = models.CharField(max_length=100, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    notes = models.TextField(blank=True, help_text="The merchant's own notes; never shown to the customer.")
 
     class Meta:
         ordering = ["id"]

@@ -2,7 +2,6 @@ import json
 from datetime import time
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -118,10 +117,9 @@ class Command(BaseCommand):
             user.set_password(ADMIN_PASSWORD)
             user.is_staff = True
             user.save()
-        user.user_permissions.set(
-            Permission.objects.filter(content_type__app_label__in=["organizations", "holds", "bookings"])
-        )
-        Membership.objects.get_or_create(user=user, organization=org, defaults={"role": Membership.Role.OWNER})
+        # The demo merchant owns the organization: everything of it in the admin (the role is the
+        # admin's permission; bookings/admin/tenancy.py).
+        Membership.objects.update_or_create(user=user, organization=org, defaults={"role": Membership.Role.OWNER})
         return user
 
     def _fresh_keys(self, org, customer) -> dict[str, str]:

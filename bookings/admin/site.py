@@ -1,0 +1,68 @@
+"""The workspace's own pages on Django's admin site: the calendar, the reports, and where an
+invited member chooses their password; and an index that leads to them.
+
+The default `admin.site` is kept (every admin registers with it as usual) and given these pages
+by wrapping its `get_urls` and `each_context`.
+"""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse, reverse_lazy
+
+from bookings.admin.calendar import calendar_view
+from bookings.admin.reports import reports_view
+from bookings.admin.tenancy import EVERYONE, OWNERS, has_role
+
+site = admin.site
+site.site_header = "Booking platform"
+site.site_title = "Merchant workspace"
+site.index_title = "Merchant workspace"
+site.index_template = "admin/workspace/index.html"
+
+
+class InvitationAcceptView(auth_views.PasswordResetConfirmView):
+    template_name = "registration/password_reset_confirm.html"
+    success_url = reverse_lazy("admin:invitation_done")
+    title = "Choose your password"
+
+
+class InvitationDoneView(auth_views.PasswordResetCompleteView):
+    template_name = "registration/password_reset_complete.html"
+    title = "Your password is set"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "login_url": reverse("admin:login")}
+
+
+_admin_urls = site.get_urls
+_admin_context = site.each_context
+
+
+def workspace_urls():
+    return [
+        path("calendar/", site.admin_view(calendar_view), name="workspace_calendar"),
+        path("reports/", site.admin_view(reports_view), name="workspace_reports"),
+        path("invitation/<uidb64>/<token>/", InvitationAcceptView.as_view(), name="invitation_accept"),
+        path("invitation/done/", InvitationDoneView.as_view(), name="invitation_done"),
+        *_admin_urls(),
+    ]
+
+
+def workspace_context(request) -> dict:
+    context = _admin_context(request)
+    user = getattr(request, "user", None)
+    links = []
+    if user is not None and user.is_authenticated and has_role(request, EVERYONE):
+        links = [
+            ("Calendar", reverse("admin:workspace_calendar")),
+            ("Bookings", reverse("admin:bookings_booking_changelist")),
+            ("Add booking", reverse("admin:bookings_booking_add")),
+        ]
+        if has_role(request, OWNERS):
+            links.append(("Reports", reverse("admin:workspace_reports")))
+    context["workspace_links"] = links
+    return context
+
+
+site.get_urls = workspace_urls
+site.each_context = workspace_context

@@ -1,0 +1,42 @@
+"""Sending a booking's confirmation again, when a customer says it never arrived."""
+
+from functools import partial
+
+from django.db import transaction
+
+from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, Participant
+from bookings.notifications import booking_confirmation_send
+from bookings.services.actors import Actor
+from bookings.services.audit import audit_record
+from organizations.errors import Unprocessable
+
+
+def booking_confirmation_resend(*, booking: Booking, actor: Actor) -> list[str]:
+    """Email the confirmation again after commit (to each active participant with an email, for a
+    group session; else the booking's contact), audited; returns the addresses.
+
+    422 for a booking that is no longer active or still awaits its deposit (it has nothing to
+    confirm yet), and when nobody on it has an email address.
+    """
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update(of=("self",)).get(pk=booking.pk)
+        if booking.status not in ACTIVE_STATUSES:
+            raise Unprocessable(f"A {booking.get_status_display().lower()} booking has no confirmation to send")
+        if booking.status == BookingStatus.PENDING and booking.payment_status == Booking.PaymentStatus.REQUIRED:
+            raise Unprocessable("This booking awaits its deposit: the confirmation is sent once it is paid")
+        if booking.is_group:
+            places = [
+                p
+                for p in booking.participants.filter(status=Participant.Status.ACTIVE).select_related("customer")
+                if p.customer.email
+            ]
+            recipients = [p.customer.email for p in places]
+        else:
+            places = [None] if booking.contact_email else []
+            recipients = [booking.contact_email] if booking.contact_email else []
+        if not recipients:
+            raise Unprocessable("Nobody on this booking has an email address")
+        audit_record(booking=booking, action="confirmation_resent", actor=actor, to_value=recipients)
+        for place in places:
+            transaction.on_commit(partial(booking_confirmation_send, booking.pk, participant=place))
+    return recipients
