@@ -5,6 +5,7 @@ SQLite file with local-memory cache and console email. Production sets the varia
 README.md.
 """
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -105,6 +106,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrency tests need a file (threads do not share an in-memory database).
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Each checkout tests in a database of its own: two checkouts of this project on one server
+    # (worktrees, CI beside a developer) would otherwise drop each other's test_<name> mid-run.
+    checkout = hashlib.blake2b(str(BASE_DIR).encode(), digest_size=4).hexdigest()
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{checkout}"}
     # Prepared statements: a statement a connection has run DB_PREPARE_THRESHOLD times is parsed
     # and planned once, not on every run (parsing and planning were about half of PostgreSQL's CPU
     # in a booking, sampled with perf). A pooler in transaction mode without prepared-statement
