@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 
 from organizations.models import ApiKey, Location, Organization, Service, StaffMember, TimestampedModel
+from organizations.querysets import NotifyingQuerySet
 
 
 class Hold(TimestampedModel):
@@ -27,6 +28,8 @@ class Hold(TimestampedModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="holds")
     released_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotifyingQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
