@@ -141,9 +141,9 @@ else:
 
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "bookings.api.errors.ratelimited"
-# How long a public availability answer may be reused (bookings/availability_cache.py); 0: never.
+# How long a public availability answer may be reused (bookings/caching/availability.py); 0: never.
 AVAILABILITY_CACHE_SECONDS = int(os.environ.get("AVAILABILITY_CACHE_SECONDS", "10"))
-# How long the service an API key names by slugs may be reused (bookings/catalog_cache.py); 0: never.
+# How long the service an API key names by slugs may be reused (bookings/caching/catalog.py); 0: never.
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "300"))
 # Bookings one API key may create per minute on the public API.
 BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "10/m")
