@@ -63,10 +63,10 @@ class NotifyingQuerySet(models.QuerySet):
         related = head.related_model._base_manager.using(self.db).filter(pk__in=values)
         return set(related.order_by().values_list(rest, flat=True).distinct())
 
-    def _written(self, organization_ids: set | None) -> None:
+    def _written(self, organization_ids: set | None, *, inserted: bool = False) -> None:
         if organization_ids is not None:
             organization_ids = frozenset(organization_ids) - {None}
-        rows_written.send(sender=self.model, organization_ids=organization_ids)
+        rows_written.send(sender=self.model, organization_ids=organization_ids, inserted=inserted)
 
     # The writes ---------------------------------------------------------------------------------
 
@@ -118,7 +118,7 @@ class NotifyingQuerySet(models.QuerySet):
                     pks = [obj.pk for obj in objs]
                     moved = self._moves(update_fields or ())
                     ids = None if moved or None in pks else ids | self._ids_of_pks(pks)
-            self._written(ids)
+            self._written(ids, inserted=not update_conflicts)
         return objs
 
     bulk_create.alters_data = True  # type: ignore[attr-defined]
@@ -143,7 +143,7 @@ class ThroughQuerySet(NotifyingQuerySet):
 
     def create(self, **kwargs):
         obj = super().create(**kwargs)
-        self._written(self._ids_of([obj]) if organization_ids_needed(self.model) else None)
+        self._written(self._ids_of([obj]) if organization_ids_needed(self.model) else None, inserted=True)
         return obj
 
     create.alters_data = True  # type: ignore[attr-defined]

@@ -7,7 +7,9 @@ table. The models whose rows others keep derived state of (caches) write through
 `NotifyingQuerySet` (organizations/querysets.py), which sends `rows_written` after each of those
 writes and after its own delete():
 
-    rows_written.send(sender=model, organization_ids=frozenset({...}) or None)
+    rows_written.send(sender=model, organization_ids=frozenset({...}) or None, inserted=bool)
+
+`inserted`: the write only added new rows (bulk_create without an upsert, a many-to-many create).
 
 `organization_ids` are the organizations whose rows were written (before and after, when a write
 moves rows between organizations), or None when they were not read: reading them costs a query

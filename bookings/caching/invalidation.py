@@ -114,8 +114,15 @@ def _on_catalog_delete(sender, origin=None, **kwargs) -> None:
         catalog_invalidate()
 
 
-def _on_catalog_rows(sender, **kwargs) -> None:
-    catalog_invalidate()
+# A new grant (a key's organization added) only widens what a key may name, and the catalog keeps
+# only lookups that succeeded (a 404 is never cached): no cached row can be wrong after one. Every
+# new key, session tokens included (one per widget load), adds such rows.
+GRANT_MODELS = (ApiKey.organizations.through,)
+
+
+def _on_catalog_rows(sender, inserted=False, **kwargs) -> None:
+    if not (inserted and sender in GRANT_MODELS):
+        catalog_invalidate()
 
 
 def _availability_wants_ids(model) -> bool:

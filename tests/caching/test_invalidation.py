@@ -400,11 +400,37 @@ def test_every_writer_replaces_the_availability_version_of_its_organization(
         assert keys == {_version_key(mine.org.pk)}
 
 
-@pytest.mark.parametrize(("model", "writer"), cases(invalidation.CATALOG_MODELS))
+# Writers that only add rows: a grant to a key (see invalidation.GRANT_MODELS) leaves the catalog alone.
+INSERTING = {
+    "manager_create",
+    "manager_bulk_create",
+    "forward_add",
+    "reverse_add",
+    "reverse_set",
+}  # forward_set drops the key's own organization
+
+
+def _grants(model, writer) -> bool:
+    return model in invalidation.GRANT_MODELS and writer.__name__ in INSERTING
+
+
+@pytest.mark.parametrize(
+    ("model", "writer"), [case for case in cases(invalidation.CATALOG_MODELS) if not _grants(*case.values)]
+)
 def test_every_writer_replaces_the_catalog_version(model, writer, worlds, django_capture_on_commit_callbacks):
     assert_replaced(
         writer(model, worlds[0]), lambda rows: {VERSION_KEY}, {VERSION_KEY}, django_capture_on_commit_callbacks
     )
+
+
+@pytest.mark.parametrize(
+    ("model", "writer"), [case for case in cases(invalidation.CATALOG_MODELS) if _grants(*case.values)]
+)
+def test_a_new_grant_to_a_key_leaves_the_catalog_alone(model, writer, worlds):
+    write = writer(model, worlds[0])
+    cache.set(VERSION_KEY, "before", timeout=None)
+    write()
+    assert cache.get(VERSION_KEY) == "before"
 
 
 def _replaced_for(worlds, write) -> bool:
