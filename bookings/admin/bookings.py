@@ -5,14 +5,17 @@ complete, no-show and resend-confirmation call bookings.services (booking_views.
 does the one field the change page edits (the notes). Bookings are never deleted.
 """
 
+from datetime import datetime
+
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from bookings.admin import booking_actions, booking_views
 from bookings.admin.filters import LocalDateFilter, WhenFilter
-from bookings.admin.tenancy import EVERYONE, OWNERS, TenantAdmin, TenantInline, has_role
+from bookings.admin.tenancy import EVERYONE, OWNERS, TenantAdmin, has_role
 from bookings.admin.times import local_span, local_text
-from bookings.models import Booking, BookingEvent, Participant
+from bookings.models import Booking
 from bookings.services.actors import Actor
 from bookings.services.booking_changes import booking_update
 
@@ -34,25 +37,21 @@ def status_badge(booking: Booking):
     )
 
 
-class ParticipantInline(TenantInline):
-    """Who takes part in a class: shown, never edited here (joining and leaving are services)."""
-
-    model = Participant
-    fields = ["customer", "party_size", "status", "note", "left_at"]
-    readonly_fields = fields
-
-
-class BookingEventInline(TenantInline):
-    """The audit trail: who changed what, when (local time)."""
-
-    model = BookingEvent
-    fields = ["local_created", "action", "actor", "from_value", "to_value"]
-    readonly_fields = fields
-    verbose_name_plural = "History (audit trail)"
-
-    @admin.display(description="When")
-    def local_created(self, event: BookingEvent) -> str:
-        return local_text(event.created_at, event.booking.location.tz)
+def _value(value, zone) -> str:
+    """An audit value as a merchant reads it: times of a move in local time."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        parts = []
+        for key, item in value.items():
+            if key.endswith("_at") and isinstance(item, str):
+                try:
+                    item = local_text(datetime.fromisoformat(item), zone)
+                except ValueError:
+                    pass
+            parts.append(f"{key}: {item}")
+        return ", ".join(parts)
+    return str(value)
 
 
 @admin.register(Booking)
@@ -73,7 +72,6 @@ class BookingAdmin(booking_actions.BookingActions, booking_views.BookingViews, T
     search_help_text = "Confirmation number, customer name, email or phone."
     list_select_related = ["service", "staff", "location__organization", "customer", "organization"]
     ordering = ["-starts_at"]
-    inlines = [ParticipantInline, BookingEventInline]
     change_form_template = "admin/bookings/booking/change_form.html"
     change_list_template = "admin/bookings/booking/change_list.html"
     save_as = False
@@ -81,6 +79,7 @@ class BookingAdmin(booking_actions.BookingActions, booking_views.BookingViews, T
         (None, {"fields": ["confirmation_number", "status_column", "service", "location", "staff", "customer"]}),
         ("When (local time)", {"fields": ["local_start", "local_end", "party_size"]}),
         ("Contact", {"fields": ["contact_name", "contact_email", "contact_phone"]}),
+        ("Participants", {"fields": ["participants_table"]}),
         ("Notes", {"fields": ["notes", "customer_note", "merchant_note", "answers"]}),
         ("Deposit", {"fields": ["deposit", "payment_status", "stripe_checkout_session_id"]}),
         ("Cancellation", {"fields": ["local_cancelled", "cancellation_reason"]}),
@@ -105,6 +104,7 @@ class BookingAdmin(booking_actions.BookingActions, booking_views.BookingViews, T
                 ],
             },
         ),
+        ("History (audit trail)", {"fields": ["history_table"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -123,8 +123,10 @@ class BookingAdmin(booking_actions.BookingActions, booking_views.BookingViews, T
         if change and "notes" in form.changed_data:
             booking_update(booking=Booking.objects.get(pk=obj.pk), actor=Actor(user=request.user), notes=obj.notes)
 
-    def save_related(self, request, form, formsets, change):
-        pass  # the inlines are views of what the services wrote
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not obj.is_group:
+            return [fieldset for fieldset in self.fieldsets if fieldset[0] != "Participants"]
+        return self.fieldsets
 
     # --- columns -------------------------------------------------------------------------
 
@@ -171,6 +173,49 @@ class BookingAdmin(booking_actions.BookingActions, booking_views.BookingViews, T
     @admin.display(description="Created at")
     def local_created(self, booking: Booking) -> str:
         return local_text(booking.created_at, booking.location.tz)
+
+    @admin.display(description="Who takes part")
+    def participants_table(self, booking: Booking):
+        # Shown, never edited here: joining and leaving are services (participant_join/leave).
+        rows = booking.participants.select_related("customer").order_by("id")
+        if not rows:
+            return "Nobody yet."
+        return format_html(
+            "<table><thead><tr><th>Customer</th><th>Email</th><th>Seats</th><th>Status</th><th>Note</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+                (
+                    (
+                        reverse("admin:organizations_customer_change", args=[p.customer_id]),
+                        p.customer,
+                        p.customer.email,
+                        p.party_size,
+                        p.get_status_display(),
+                        p.note,
+                    )
+                    for p in rows
+                ),
+            ),
+        )
+
+    @admin.display(description="Changes")
+    def history_table(self, booking: Booking):
+        zone = booking.location.tz
+        events = booking.events.order_by("id")
+        return format_html(
+            "<table><thead><tr><th>When</th><th>What</th><th>Who</th><th>From</th><th>To</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (local_text(e.created_at, zone), e.action, e.actor, _value(e.from_value, zone), _value(e.to_value, zone))
+                    for e in events
+                ),
+            ),
+        )
 
     @admin.display(description="Answers to the service's questions")
     def answers(self, booking: Booking):

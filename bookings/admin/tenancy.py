@@ -19,6 +19,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.filters import RelatedFieldListFilter
 from django.db import models
+from django.forms.models import BaseInlineFormSet
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -197,10 +198,22 @@ class TenantModelForm(forms.ModelForm):
         return cleaned
 
 
+class TenantInlineFormSet(BaseInlineFormSet):
+    """Rows are named by the ids of this parent's rows only (Django accepts any row's id there, and
+    then quietly skips it): another row's id is a form error."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        field = form.fields.get(self._pk_field.name)
+        if isinstance(field, forms.ModelChoiceField) and self._pk_field is not self.fk:
+            field.queryset = self.get_queryset()
+
+
 class TenantInline(admin.TabularInline):
     """An inline whose rows and choices are the user's; view-only unless `editable`."""
 
     form = TenantModelForm
+    formset = TenantInlineFormSet
     extra = 0
     editable = False
     roles = EVERYONE
