@@ -111,16 +111,15 @@ def build_tenant(marker: str, *, days_ahead: int = 8) -> Tenant:
         service=yoga, location=location, starts_at=local_dt(org.timezone, day, 15), customer=customer, actor=SYSTEM
     )
     hold = hold_place(service=haircut, location=location, starts_at=local_dt(org.timezone, day, 13), staff=sam)
-    TimeOff.objects.create(
-        organization=org,
-        staff=sam,
-        starts_at=local_dt(org.timezone, day + timedelta(days=1), 9),
-        ends_at=local_dt(org.timezone, day + timedelta(days=1), 12),
-        reason=f"{marker} dentist",
-    )
-    DateOverride.objects.create(
-        organization=org, location=location, date=day + timedelta(days=2), reason=f"{marker} closed"
-    )
+    for owner in ({"staff": alex}, {"location": location}):
+        TimeOff.objects.create(
+            organization=org,
+            starts_at=local_dt(org.timezone, day + timedelta(days=1), 9),
+            ends_at=local_dt(org.timezone, day + timedelta(days=1), 12),
+            reason=f"{marker} dentist",
+            **owner,
+        )
+        DateOverride.objects.create(organization=org, date=day + timedelta(days=2), reason=f"{marker} closed", **owner)
     series = RecurringSeries.objects.create(
         organization=org,
         service=haircut,
@@ -165,8 +164,8 @@ def build_tenant(marker: str, *, days_ahead: int = 8) -> Tenant:
         Team: team,
         Service: haircut,
         WorkingHours: WorkingHours.objects.filter(staff=alex).first(),
-        TimeOff: TimeOff.objects.get(organization=org),
-        DateOverride: DateOverride.objects.get(organization=org),
+        TimeOff: TimeOff.objects.filter(staff=alex).first(),
+        DateOverride: DateOverride.objects.filter(staff=alex).first(),
         Customer: customer,
         ApiKey: key,
         Hold: hold,

@@ -275,6 +275,7 @@ def test_posts_naming_as_objects_are_refused(client, alpha, bravo):
                     f"{formset_prefix}-{index}-{name}": [value] for name, value in _new_row(inline_model, alpha).items()
                 }
                 row[f"{formset_prefix}-{index}-{field.name}"] = [str(theirs.pk)]
+                inlines.add(f"{model._meta.label}:{inline_model._meta.model_name}")
                 count = inline_model._default_manager.count()
                 response = client.post(page, _posted(data, **row, **{total: [str(index + 1)]}))
                 posts += 1
