@@ -91,7 +91,7 @@ def calendar_entries(
             ends_at=row["ends_at"],
             status="held",
             service=row["service__name"],
-            who="Held (booking in progress)",
+            who="booking in progress",
         )
         for row in holds.order_by().values("id", "staff_id", "starts_at", "ends_at", "service__name")
     ]

@@ -113,8 +113,12 @@ class BookingViews:
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         booking = self.get_object(request, object_id)
-        extra = dict(extra_context or {})
+        extra = {"show_save_and_add_another": False, **(extra_context or {})}
         if booking is not None:
+            zone = booking.location.tz
+            extra["subtitle"] = f"{booking.confirmation_number} · {booking.service.name} · " + local_span(
+                booking.starts_at, booking.ends_at, zone
+            )
             extra["transitions"] = [
                 (status, label) for status, label in TRANSITIONS if can_transition(booking.status, status)
             ]

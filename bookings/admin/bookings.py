@@ -211,7 +211,13 @@ class BookingAdmin(booking_actions.BookingActions, booking_views.BookingViews, T
                 "",
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 (
-                    (local_text(e.created_at, zone), e.action, e.actor, _value(e.from_value, zone), _value(e.to_value, zone))
+                    (
+                        local_text(e.created_at, zone),
+                        e.action,
+                        e.actor,
+                        _value(e.from_value, zone),
+                        _value(e.to_value, zone),
+                    )
                     for e in events
                 ),
             ),

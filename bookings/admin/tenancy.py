@@ -19,8 +19,8 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.filters import RelatedFieldListFilter
 from django.db import models
-from django.forms.models import BaseInlineFormSet
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
 from bookings.models import (

@@ -1,6 +1,8 @@
 """Bookings, their participants, recurring series and the audit trail."""
 
 import secrets
+from datetime import UTC
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -155,7 +157,10 @@ class Booking(TimestampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.confirmation_number} {self.service} {self.starts_at:%Y-%m-%d %H:%M}"
+        # In the zone the booking is read in (its location's, unless the booker named theirs), named:
+        # this is what the admin's titles, history and choices show.
+        zone = ZoneInfo(self.timezone) if self.timezone else UTC
+        return f"{self.confirmation_number} {self.service} {self.starts_at.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
 
     def save(self, *args, **kwargs):
         if not self.confirmation_number:
