@@ -18,6 +18,7 @@ site.site_header = "Booking platform"
 site.site_title = "Merchant workspace"
 site.index_title = "Merchant workspace"
 site.index_template = "admin/workspace/index.html"
+site.site_url = None  # no "View site" link: the platform has no home page ("/" is not found)
 
 
 class InvitationAcceptView(auth_views.PasswordResetConfirmView):
