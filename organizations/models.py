@@ -3,6 +3,7 @@
 import uuid
 import zoneinfo
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -335,7 +336,7 @@ class Customer(TimestampedModel):
     def __str__(self) -> str:
         return self.full_name or self.email
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Emails are compared case-insensitively; storing them lower-cased keeps the unique
         # constraint meaningful on every database.
         self.email = (self.email or "").strip().lower()

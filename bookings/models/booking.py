@@ -1,6 +1,7 @@
 """Bookings, their participants, recurring series and the audit trail."""
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -154,7 +155,7 @@ class Booking(TimestampedModel):
     def __str__(self) -> str:
         return f"{self.confirmation_number} {self.service} {self.starts_at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.confirmation_number:
             self.confirmation_number = self.public_id.upper()
         super().save(*args, **kwargs)
