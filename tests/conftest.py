@@ -36,3 +36,14 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "postgres" in item.keywords:
                 item.add_marker(skip)
+
+
+# Browser tests (Playwright + Debian's Chromium + axe-core): fixtures in tests/browser.py.
+pytest_plugins = ["tests.browser"]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    from tests.browser import ARTIFACTS
+
+    if ARTIFACTS.exists() and any(ARTIFACTS.iterdir()):
+        terminalreporter.write_line(f"Browser test artifacts (screenshots): {ARTIFACTS}")
