@@ -5,6 +5,9 @@ The availability cache (per organization) depends on everything the engine reads
 and many-to-many changes.
 """
 
+from typing import Any
+
+from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from bookings.caching.availability import availability_invalidate
@@ -40,7 +43,7 @@ SCHEDULE_MODELS = (
 CATALOG_MODELS = (Organization, Service, Location, StaffMember, WebhookEndpoint)
 
 
-def _organization_id(instance) -> int | None:
+def _organization_id(instance: Model) -> int | None:
     if isinstance(instance, Organization):
         return instance.pk
     if isinstance(instance, Participant):
@@ -50,28 +53,30 @@ def _organization_id(instance) -> int | None:
     return getattr(instance, "organization_id", None)
 
 
-def _on_schedule_write(sender, instance, raw=False, **kwargs) -> None:
+def _on_schedule_write(sender: type[Model], instance: Model, raw: bool = False, **kwargs: Any) -> None:
     if not raw:  # fixtures being loaded
         availability_invalidate(_organization_id(instance))
 
 
-def _on_schedule_m2m(sender, instance, action: str, **kwargs) -> None:
+def _on_schedule_m2m(sender: type[Model], instance: Model, action: str, **kwargs: Any) -> None:
     if action in ("post_add", "post_remove", "post_clear"):
         availability_invalidate(_organization_id(instance))
 
 
-def _on_catalog_write(sender, raw=False, **kwargs) -> None:
+def _on_catalog_write(sender: type[Model], raw: bool = False, **kwargs: Any) -> None:
     if not raw:
         catalog_invalidate()
 
 
-def _on_catalog_m2m(sender, action: str, **kwargs) -> None:
+def _on_catalog_m2m(sender: type[Model], action: str, **kwargs: Any) -> None:
     if action in ("post_add", "post_remove", "post_clear"):
         catalog_invalidate()
 
 
 def connect() -> None:
     """Wire the model signals (called once, from BookingsConfig.ready)."""
+    model: type[Model]
+    through: type[Model]
     for model in (Participant, *SCHEDULE_MODELS):
         post_save.connect(_on_schedule_write, sender=model, dispatch_uid=f"availability-save-{model.__name__}")
         post_delete.connect(_on_schedule_write, sender=model, dispatch_uid=f"availability-delete-{model.__name__}")
