@@ -15,7 +15,7 @@ from bookings.models import Booking, BookingStatus
 from bookings.payments.checkout import DepositCheckout, deposit_checkout_open, deposit_refusal
 from bookings.services.actors import Actor
 from bookings.services.bookings import Contact, booking_create_from_hold
-from bookings.services.custom_fields import custom_field_values_clean
+from bookings.services.custom_fields import CustomFieldValue, custom_field_values_clean
 from bookings.services.quorum import group_initial_status
 from holds.models import Hold
 from organizations.errors import Conflict, NotFound, Unprocessable
@@ -43,7 +43,7 @@ class PreparedHoldBooking:
     actor: Actor
     source: str
     notes: str
-    custom_field_values: list[dict]
+    custom_field_values: list[CustomFieldValue]
     checkout: DepositCheckout | None
 
 
@@ -90,6 +90,7 @@ def hold_booking_create(*, prepared: PreparedHoldBooking) -> Booking:
     converted into their booking, in one transaction. A deposit books `pending` until it is paid;
     a class below its minimum opens pending, as through every other surface."""
     hold, client = prepared.hold, prepared.client
+    status: str
     if prepared.checkout is not None:
         status = BookingStatus.PENDING
     else:

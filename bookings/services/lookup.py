@@ -10,6 +10,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.cache import cache
@@ -21,7 +22,15 @@ CONTACT_REQUIRED = "Contact information is required to manage this booking"
 CONTACT_MISMATCH = "We could not verify that booking with the provided contact information."
 NOT_FOUND = "Booking not found"
 TOO_MANY = "Too many failed lookups; try again later"
-CONFIRMATION_NUMBER_MAX = Booking._meta.get_field("confirmation_number").max_length
+CONFIRMATION_NUMBER_MAX = Booking._meta.get_field("confirmation_number").max_length or 0
+
+
+class BookingContact(TypedDict):
+    """Whom a booking reaches: its own contact, or a group session participant's."""
+
+    name: str
+    email: str
+    phone: str
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,7 @@ class LookedUp:
     """A booking found, and the contact that proved it: for a group session, the participant's own."""
 
     booking: Booking
-    contact: dict
+    contact: BookingContact
 
 
 def digits(value: str) -> str:
@@ -85,9 +94,11 @@ def _failure_record(keys: list[str]) -> None:
             cache.set(f"{key}:until", time.time() + window, timeout=window)
 
 
-def _booking_contacts(booking: Booking) -> list[dict]:
+def _booking_contacts(booking: Booking) -> list[BookingContact]:
     """The booking's contact, and for a group session every active participant's."""
-    contacts = [{"name": booking.contact_name, "email": booking.contact_email, "phone": booking.contact_phone}]
+    contacts: list[BookingContact] = [
+        {"name": booking.contact_name, "email": booking.contact_email, "phone": booking.contact_phone}
+    ]
     if booking.is_group:
         contacts += [
             {"name": p.customer.full_name, "email": p.customer.email, "phone": p.customer.phone}
