@@ -13,15 +13,16 @@ from django.urls import reverse
 from django.utils import timezone as djtz
 from django.utils.crypto import constant_time_compare
 from icalendar import Calendar, Event, vCalAddress
+from icalendar.enums import STATUS
 
 from bookings.models import Booking, BookingStatus, Participant
 
 INVITE_SALT = "bookings.invite-ics"
 PRODID = "-//Booking platform//Bookings//EN"
 
-ICS_STATUS = {
-    BookingStatus.PENDING: "TENTATIVE",
-    BookingStatus.CANCELLED: "CANCELLED",
+ICS_STATUS: dict[str, STATUS] = {
+    BookingStatus.PENDING: STATUS.TENTATIVE,
+    BookingStatus.CANCELLED: STATUS.CANCELLED,
 }
 
 
@@ -35,7 +36,9 @@ def invite_token(booking: Booking, participant: Participant | None = None) -> st
 
 
 def invite_token_valid(booking: Booking, token: str | None, participant: Participant | None = None) -> bool:
-    return bool(token) and constant_time_compare(invite_token(booking, participant), token)
+    if not token:
+        return False
+    return constant_time_compare(invite_token(booking, participant), token)
 
 
 def invite_path(booking: Booking, participant: Participant | None = None) -> str:
@@ -115,8 +118,9 @@ def booking_ics(booking: Booking, *, participant: Participant | None = None) -> 
         description=description,
         organizer=organizer,
         attendees=attendees,
-        status="CANCELLED" if cancelled else ICS_STATUS.get(booking.status, "CONFIRMED"),
+        status=STATUS.CANCELLED if cancelled else ICS_STATUS.get(booking.status, STATUS.CONFIRMED),
         sequence=booking.sequence,
     )
     calendar = Calendar.new(prodid=PRODID, method="CANCEL" if cancelled else "REQUEST", subcomponents=[event])
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()  # icalendar leaves to_ical unannotated
+    return ical
