@@ -384,6 +384,9 @@ class ApiKey(TimestampedModel):
         related_name="issued_keys",
         help_text="Session tokens: the public key that minted this one (POST /api/v1/sessions).",
     )
+    # Not a field: the organizations the key may act for, cached on the instance by
+    # organizations.keys.key_organization_ids (declared for the type checker only).
+    _organization_ids: set[int]
 
     class Meta:
         ordering = ["-id"]
