@@ -1,11 +1,12 @@
 """The pages Stripe Checkout sends a customer back to after paying (or not) a deposit."""
 
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from bookings.models import Booking
 
 
-def payment_success(request):
+def payment_success(request: HttpRequest) -> HttpResponse:
     """Shown after payment. The booking is confirmed by Stripe's webhook, which may lag a moment."""
     session_id = request.GET.get("session_id", "")
     booking = (
@@ -16,6 +17,6 @@ def payment_success(request):
     return render(request, "payments/success.html", {"booking": booking})
 
 
-def payment_cancelled(request):
+def payment_cancelled(request: HttpRequest) -> HttpResponse:
     """Shown when the customer leaves Checkout: the slot stays reserved until the session expires."""
     return render(request, "payments/cancelled.html", {"reference": request.GET.get("booking", "")[:40]})
