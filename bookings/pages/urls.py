@@ -1,0 +1,24 @@
+"""The customer pages: `/`, `/book/<org>/...`, `/manage-booking...`; and the deposit result pages,
+which bookings/urls.py mounts at `/payments/` under the `payments` namespace Stripe's return URLs use."""
+
+from django.urls import path, re_path
+
+from bookings.pages import booking_flow, deposit, index, manage
+
+app_name = "pages"
+
+urlpatterns = [
+    path("", index.IndexView.as_view(), name="index"),
+    path("book/<slug:org_slug>/", booking_flow.ServicesStep.as_view(), name="book-services"),
+    path("book/<slug:org_slug>/hold/<uuid:hold_uuid>/", booking_flow.DetailsStep.as_view(), name="book-details"),
+    path("book/<slug:org_slug>/booked/<str:public_id>/", booking_flow.ConfirmedStep.as_view(), name="book-confirmed"),
+    path("book/<slug:org_slug>/<slug:service_slug>/", booking_flow.SlotsStep.as_view(), name="book-slots"),
+    re_path(r"^manage-booking/?$", manage.ManageView.as_view(), name="manage"),
+    re_path(r"^manage-booking/cancel/?$", manage.CancelView.as_view(), name="manage-cancel"),
+    re_path(r"^manage-booking/reschedule/?$", manage.RescheduleView.as_view(), name="manage-reschedule"),
+]
+
+deposit_urlpatterns = [
+    path("success", deposit.DepositPaid.as_view(), name="success"),
+    path("cancelled", deposit.DepositNotPaid.as_view(), name="cancelled"),
+]
