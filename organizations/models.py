@@ -10,6 +10,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from organizations.querysets import NotifyingQuerySet, ThroughQuerySet, through_queryset_install
+
 
 @cache
 def _iana_timezones() -> frozenset[str]:
@@ -40,6 +42,10 @@ class TimestampedModel(models.Model):
         abstract = True
 
 
+class OrganizationQuerySet(NotifyingQuerySet):
+    organization_path = "pk"
+
+
 class Organization(TimestampedModel):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
@@ -52,6 +58,8 @@ class Organization(TimestampedModel):
         default=120, help_text="Customers may cancel or reschedule until this long before the start."
     )
     hold_minutes = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1)])
+
+    objects = OrganizationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -96,6 +104,8 @@ class Location(TimestampedModel):
         max_length=64, blank=True, validators=[validate_timezone], help_text="Blank: the organization's."
     )
 
+    objects = NotifyingQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
 
@@ -113,6 +123,8 @@ class StaffMember(TimestampedModel):
     email = models.EmailField(blank=True)
     active = models.BooleanField(default=True)
 
+    objects = NotifyingQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         verbose_name = "staff member"
@@ -125,6 +137,8 @@ class Team(TimestampedModel):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(max_length=200)
     members = models.ManyToManyField(StaffMember, related_name="teams", blank=True)
+
+    objects = NotifyingQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -162,6 +176,8 @@ class Service(TimestampedModel):
         help_text='Questions asked at booking: [{"key": "allergies", "type": "string", "required": false}]. '
         "Types: string, number, boolean.",
     )
+
+    objects = NotifyingQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -225,6 +241,8 @@ class WorkingHours(ScheduleRule):
     start_time = models.TimeField()
     end_time = models.TimeField()
 
+    objects = NotifyingQuerySet.as_manager()
+
     class Meta:
         ordering = ["weekday", "start_time"]
         verbose_name_plural = "working hours"
@@ -254,6 +272,8 @@ class TimeOff(ScheduleRule):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
+
+    objects = NotifyingQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]
@@ -286,6 +306,8 @@ class DateOverride(ScheduleRule):
     start_time = models.TimeField(null=True, blank=True)
     end_time = models.TimeField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True)
+
+    objects = NotifyingQuerySet.as_manager()
 
     class Meta:
         ordering = ["date", "start_time"]
@@ -394,3 +416,18 @@ class ApiKey(TimestampedModel):
     def clean(self) -> None:
         if self.kind == self.Kind.CUSTOMER and self.customer_id is None:
             raise ValidationError({"customer": "A customer key must name its customer."})
+
+
+# The many-to-many tables of the catalogue: their rows send no model signals (see organizations/querysets.py).
+class ServiceLinkQuerySet(ThroughQuerySet):
+    organization_path = "service__organization"
+
+
+class TeamMemberQuerySet(ThroughQuerySet):
+    organization_path = "team__organization"
+
+
+through_queryset_install(Service.locations.through, ServiceLinkQuerySet)
+through_queryset_install(Service.staff.through, ServiceLinkQuerySet)
+through_queryset_install(Team.members.through, TeamMemberQuerySet)
+through_queryset_install(ApiKey.organizations.through, ThroughQuerySet)

@@ -4,7 +4,7 @@ Why: computing free slots is most of an availability request's cost (three or fo
 the engine), and many customers ask for the same days. An answer is stored under its organization's
 current version token. Every write that can change a slot (bookings, participants, holds, working
 hours, overrides, time off, staff, teams, services, locations, the organization itself) replaces
-that token, so a cached answer is never served once such a write has committed (bookings/versioned_cache.py).
+that token, so a cached answer is never served once such a write has committed (bookings/caching/versioned.py).
 
 Time alone changes availability too. An entry never outlives the moment its first slot falls
 inside the minimum notice, so the cache never offers a slot the engine would refuse as too soon.
@@ -16,11 +16,13 @@ with several workers), local memory otherwise (one process, as `make run` serves
 `AVAILABILITY_CACHE_SECONDS=0` turns it off. Bookings never rely on it: creation re-checks the
 slot under the resource locks.
 
-What invalidates, and how every write reaches it: bookings/caching/invalidation.py.
+What invalidates: every write of a row the engine reads, whatever the ORM call that makes it (a
+save or delete, QuerySet.update() or delete(), bulk_create(), bulk_update(), a many-to-many change);
+how each reaches `availability_invalidate`: bookings/caching/invalidation.py.
 """
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -73,3 +75,13 @@ def availability_invalidate(organization_id: int | None) -> None:
     """Abandon the organization's cached answers now and again once the current transaction commits."""
     if organization_id is not None and settings.AVAILABILITY_CACHE_SECONDS > 0:
         version_replace(_version_key(organization_id))
+
+
+def availability_invalidate_organizations(organization_ids: Iterable[int] | None) -> None:
+    """`availability_invalidate` for each of these organizations; None (a writer that did not read
+    which): every organization."""
+    if settings.AVAILABILITY_CACHE_SECONDS <= 0:
+        return
+    if organization_ids is None:
+        organization_ids = Organization.objects.values_list("pk", flat=True)
+    version_replace(*(_version_key(organization_id) for organization_id in organization_ids))

@@ -6,7 +6,7 @@ costs, and a booking pays for them on every create. What they read changes rarel
 organizations (slugs, booking policy), services (slug, active, every field the engine reads, and
 their locations), locations, staff members, which organizations a key may act for, and whether
 an organization has webhook endpoints (most have none, and every booking asks). Any write
-to those replaces the one catalog version (bookings/versioned_cache.py), so a cached row is never
+to those replaces the one catalog version (bookings/caching/versioned.py), so a cached row is never
 used after such a change has committed. A failed lookup (404) is never cached. Key revocation
 needs nothing here: authentication reads the key on every request.
 

@@ -20,6 +20,7 @@ from organizations.models import (
     TimestampedModel,
     validate_timezone,
 )
+from organizations.querysets import NotifyingQuerySet
 
 # Base32, 5 bits a character: 12 characters are 60 bits, drawn with `secrets` (guessing is hopeless,
 # the issue asks for at least 50). Confirmation numbers are the upper-cased public id.
@@ -119,6 +120,8 @@ class Booking(TimestampedModel):
     payment_redirect_url = models.URLField(max_length=2000, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = NotifyingQuerySet.as_manager()
+
     class Meta:
         ordering = ["-starts_at"]
         indexes = [
@@ -169,6 +172,10 @@ class Booking(TimestampedModel):
         return self.status in ACTIVE_STATUSES
 
 
+class ParticipantQuerySet(NotifyingQuerySet):
+    organization_path = "booking__organization"
+
+
 class Participant(TimestampedModel):
     """A customer taking part in a group booking (class or event)."""
 
@@ -182,6 +189,8 @@ class Participant(TimestampedModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     note = models.TextField(blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ParticipantQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
