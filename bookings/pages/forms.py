@@ -12,6 +12,7 @@ from organizations.models import Service
 # ASCII digits only, at least four of them: what a phone network dials.
 PHONE_RE = re.compile(r"^\+?[0-9\s\-().]{4,40}$", re.ASCII)
 NOTES_MAX = 1000
+YEARS = (1970, 9000)  # as the API's dates: far enough, and clear of datetime's limits in slot arithmetic
 
 
 class SlotPickForm(forms.Form):
@@ -23,14 +24,18 @@ class SlotPickForm(forms.Form):
     seats = forms.IntegerField(min_value=1, required=False)
 
     def clean_start(self) -> datetime:
-        value = self.cleaned_data["start"].strip()
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise forms.ValidationError(_("Pick one of the times shown.")) from exc
-        if parsed.tzinfo is None:
-            raise forms.ValidationError(_("Pick one of the times shown."))
-        return parsed.astimezone(UTC)
+        return parse_start(self.cleaned_data["start"])
+
+
+def parse_start(value: str) -> datetime:
+    """A slot button's value: an ISO 8601 instant with its offset, in a year the engine can work with."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        if parsed.tzinfo is None or not YEARS[0] <= parsed.astimezone(UTC).year <= YEARS[1]:
+            raise ValueError(value)
+    except (ValueError, OverflowError) as exc:
+        raise forms.ValidationError(_("Pick one of the times shown.")) from exc
+    return parsed.astimezone(UTC)
 
 
 def _phone_ok(value: str) -> bool:
@@ -135,4 +140,5 @@ class CancelForm(ManageCredentialsForm):
 class RescheduleForm(ManageCredentialsForm):
     start = forms.CharField(max_length=64)
 
-    clean_start = SlotPickForm.clean_start
+    def clean_start(self) -> datetime:
+        return parse_start(self.cleaned_data["start"])
