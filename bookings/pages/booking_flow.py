@@ -23,12 +23,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone as djtz
 from django.utils.translation import gettext as _
-from django.views import View
 
 from bookings.availability import find_slots
 from bookings.models import Booking
 from bookings.pages.common import (
     CONTACT_SESSION_KEY,
+    Page,
     chosen_zone,
     duration_text,
     local_day_bounds,
@@ -81,7 +81,7 @@ def service_summary(service: Service, organization: Organization) -> dict:
     }
 
 
-class ServicesStep(View):
+class ServicesStep(Page):
     def get(self, request, org_slug: str):
         organization = organization_by_slug(org_slug)
         services = [service_summary(s, organization) for s in bookable_services(organization)]
@@ -156,13 +156,12 @@ def slots_context(request, organization: Organization, service: Service, filters
     }
 
 
-class SlotsStep(View):
+class SlotsStep(Page):
     template = "pages/book_slots.html"
 
-    def setup(self, request, *args, **kwargs):
-        super().setup(request, *args, **kwargs)
-        self.organization = organization_by_slug(kwargs["org_slug"])
-        self.service = bookable_service(self.organization, kwargs["service_slug"])
+    def load(self, request, *, org_slug: str, service_slug: str) -> None:
+        self.organization = organization_by_slug(org_slug)
+        self.service = bookable_service(self.organization, service_slug)
 
     def get(self, request, org_slug: str, service_slug: str):
         return self.render(request, SlotFilters(request.GET, self.service))
@@ -217,25 +216,21 @@ def _holds_release(request, organization: Organization, uuids: list[str]) -> Non
         session_hold_forget(request, uuid)
 
 
-class DetailsStep(View):
+class DetailsStep(Page):
     template = "pages/book_details.html"
 
-    def setup(self, request, *args, **kwargs):
-        super().setup(request, *args, **kwargs)
-        self.organization = organization_by_slug(kwargs["org_slug"])
-        self.hold_uuid = str(kwargs["hold_uuid"])
-
-    def dispatch(self, request, *args, **kwargs):
+    def load(self, request, *, org_slug: str, hold_uuid) -> None:
+        self.organization = organization_by_slug(org_slug)
+        self.hold_uuid = str(hold_uuid)
         owned = session_holds(request).get(self.hold_uuid)
-        hold = next(iter(holds_by_uuids(self.organization, [self.hold_uuid])), None) if owned else None
-        if hold is None:
-            # Not placed in this browser (or gone): nothing of it is shown, and it cannot be converted here.
-            messages.info(request, _("Please pick a time first."))
-            return redirect("pages:book-services", self.organization.slug)
-        self.hold, self.zone, self.staff_asked = hold, owned["tz"], owned.get("staff", ANYONE)
-        return super().dispatch(request, *args, **kwargs)
+        self.hold = next(iter(holds_by_uuids(self.organization, [self.hold_uuid])), None) if owned else None
+        if self.hold is not None:
+            self.zone, self.staff_asked = owned["tz"], owned.get("staff", ANYONE)
 
     def get(self, request, org_slug: str, hold_uuid):
+        if self.hold is None:
+            return self._not_yours(request)
+
         if self.hold.status == Hold.Status.CONVERTED:
             return self._already_booked(request)
         initial = request.session.get(CONTACT_SESSION_KEY, {})
@@ -266,7 +261,14 @@ class DetailsStep(View):
         }
         return render_in_zone(request, self.template, context, zone=self.zone, status=status)
 
+    def _not_yours(self, request):
+        """Not placed in this browser (or gone): nothing of it is shown, and it cannot be converted here."""
+        messages.info(request, _("Please pick a time first."))
+        return redirect("pages:book-services", self.organization.slug)
+
     def post(self, request, org_slug: str, hold_uuid):
+        if self.hold is None:
+            return self._not_yours(request)
         form = ContactForm(request.POST, service=self.hold.service)
         if not form.is_valid():
             return self.render(request, form, status=400)
@@ -315,8 +317,6 @@ class DetailsStep(View):
             )
         except DomainError as exc:
             return self.render(request, form, error=exc.detail, status=exc.status_code)
-        session_hold_forget(request, str(self.hold.uuid))
-        session_hold_forget(request, str(hold.uuid))
         session_booking_remember(request, booking.public_id)
         request.session[f"pages.contact.{booking.public_id}"] = form.cleaned_data["email"]
         if booking.payment_status == Booking.PaymentStatus.REQUIRED and booking.payment_redirect_url:
@@ -364,7 +364,7 @@ class DetailsStep(View):
         return redirect("pages:manage")
 
 
-class ConfirmedStep(View):
+class ConfirmedStep(Page):
     def get(self, request, org_slug: str, public_id: str):
         organization = organization_by_slug(org_slug)
         if not session_owns_booking(request, public_id):

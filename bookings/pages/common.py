@@ -6,15 +6,17 @@ from collections import OrderedDict
 from datetime import date, datetime, time, timedelta
 from functools import cache
 
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone as djtz
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views import View
 from django_ratelimit.core import get_usage
 from rest_framework.throttling import BaseThrottle
 
 from bookings.availability import Slot
-from organizations.errors import RateLimited
+from organizations.errors import NotFound, RateLimited
 from organizations.models import Organization, is_iana_timezone
 
 HOLDS_SESSION_KEY = "pages.holds"  # {hold uuid: {"tz": zone, "staff": "any" | staff uuid}}
@@ -34,6 +36,21 @@ def timezone_choices() -> list[tuple[str, str]]:
         if is_iana_timezone(name) and "/" in name and not name.startswith(("Etc/", "SystemV/", "posix", "right/"))
     )
     return [("UTC", "UTC"), *((name, name.replace("_", " ")) for name in names)]
+
+
+class Page(View):
+    """A customer page: `load()` reads what the URL names before the handler runs; what is not found
+    (a service's NotFound) is the site's 404 page, never an error page of its own."""
+
+    def load(self, request, **kwargs) -> None:
+        pass
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            self.load(request, **kwargs)
+            return super().dispatch(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.detail) from exc
 
 
 def chosen_zone(value: str | None, organization: Organization) -> str:

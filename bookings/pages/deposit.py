@@ -7,18 +7,17 @@ arrived the paid page says the payment is being confirmed and reloads itself (no
 """
 
 from django.utils.translation import gettext as _
-from django.views import View
 
 from bookings.models import Booking, BookingStatus
 from bookings.pages.booking_flow import render_confirmation
-from bookings.pages.common import render_in_zone, session_owns_booking
+from bookings.pages.common import Page, render_in_zone, session_owns_booking
 from bookings.selectors import booking_by_checkout_session, booking_by_public_id
 from organizations.errors import NotFound
 
 RELOAD_SECONDS = 5
 
 
-class DepositPaid(View):
+class DepositPaid(Page):
     def get(self, request):
         booking = booking_by_checkout_session(request.GET.get("session_id", "").strip())
         confirmed = booking is not None and booking.payment_status == Booking.PaymentStatus.PAID
@@ -35,7 +34,7 @@ class DepositPaid(View):
         return render_in_zone(request, "pages/deposit_paid.html", context, zone=zone)
 
 
-class DepositNotPaid(View):
+class DepositNotPaid(Page):
     def get(self, request):
         reference = request.GET.get("booking", "").strip()[:40]
         booking = None

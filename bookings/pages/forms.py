@@ -15,6 +15,14 @@ NOTES_MAX = 1000
 YEARS = (1970, 9000)  # as the API's dates: far enough, and clear of datetime's limits in slot arithmetic
 
 
+class PageForm(forms.Form):
+    """Labels without Django's trailing colon."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 class SlotPickForm(forms.Form):
     """A slot button: the start (UTC, ISO 8601) with the filters the slot was shown under."""
 
@@ -42,7 +50,7 @@ def _phone_ok(value: str) -> bool:
     return bool(PHONE_RE.match(value)) and sum(c in "0123456789" for c in value) >= 4
 
 
-class ContactForm(forms.Form):
+class ContactForm(PageForm):
     """Who books: name, email, an optional phone, notes, and the service's own questions."""
 
     name = forms.CharField(label=_("Name"), max_length=200)
@@ -106,7 +114,7 @@ class ContactForm(forms.Form):
         return first[:100], last.strip()[:100]
 
 
-class LookupForm(forms.Form):
+class LookupForm(PageForm):
     confirmation = forms.CharField(
         label=_("Confirmation number"),
         max_length=64,
@@ -123,7 +131,7 @@ class LookupForm(forms.Form):
         return self.cleaned_data["contact"].strip()
 
 
-class ManageCredentialsForm(forms.Form):
+class ManageCredentialsForm(PageForm):
     """The hidden fields every manage action carries: what the signed manage link named."""
 
     confirmation = forms.CharField(max_length=64)

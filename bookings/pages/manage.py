@@ -15,10 +15,9 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views import View
 
 from bookings.ics import manage_path, manage_token
-from bookings.pages.common import client_ip, money, render_in_zone, retry_words, today_in
+from bookings.pages.common import Page, client_ip, money, render_in_zone, retry_words, today_in
 from bookings.pages.days import day_picker, parse_day
 from bookings.pages.forms import CancelForm, LookupForm, ManageCredentialsForm, RescheduleForm
 from bookings.pages.presenters import booking_context, contact_for_links, policy_words
@@ -91,7 +90,7 @@ def _manage_context(request, managed: ManagedBooking) -> dict:
     }
 
 
-class ManageView(View):
+class ManageView(Page):
     template = "pages/manage_lookup.html"
 
     def get(self, request):
@@ -144,7 +143,7 @@ def _done(request, managed: ManagedBooking, message: str):
     return HttpResponseRedirect(manage_path(managed.booking, contact_for_links(managed)))
 
 
-class CancelView(View):
+class CancelView(Page):
     """A confirmation step (with what happens to the deposit), then the cancellation."""
 
     template = "pages/manage_cancel.html"
@@ -179,7 +178,7 @@ class CancelView(View):
         return _done(request, ManagedBooking(done.managed.booking, managed.contact, done.managed.participant), message)
 
 
-class RescheduleView(View):
+class RescheduleView(Page):
     """The free slots of the same service (the booking's own not counted against it), then the move."""
 
     template = "pages/manage_reschedule.html"
