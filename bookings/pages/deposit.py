@@ -19,19 +19,19 @@ RELOAD_SECONDS = 5
 
 class DepositPaid(Page):
     def get(self, request):
+        # The Checkout Session's id is the credential: Stripe hands it to the payer alone, in this URL
+        # (whichever surface booked: these pages, a widget on the holds API, the public API).
         booking = booking_by_checkout_session(request.GET.get("session_id", "").strip())
-        confirmed = booking is not None and booking.payment_status == Booking.PaymentStatus.PAID
-        if booking is not None and session_owns_booking(request, booking.public_id):
-            return render_confirmation(
-                request,
-                booking,
-                template="pages/deposit_paid.html",
-                extra={"deposit_confirmed": confirmed, "reload_seconds": 0 if confirmed else RELOAD_SECONDS},
-            )
-        # Another browser (or none): say what happened, show nothing of the booking.
-        context = {"booking": None, "deposit_confirmed": confirmed, "reload_seconds": 0}
-        zone = booking.timezone if booking is not None else "UTC"
-        return render_in_zone(request, "pages/deposit_paid.html", context, zone=zone)
+        if booking is None:
+            context = {"booking": None, "deposit_confirmed": False, "reload_seconds": 0}
+            return render_in_zone(request, "pages/deposit_paid.html", context, zone="UTC")
+        confirmed = booking.payment_status == Booking.PaymentStatus.PAID
+        return render_confirmation(
+            request,
+            booking,
+            template="pages/deposit_paid.html",
+            extra={"deposit_confirmed": confirmed, "reload_seconds": 0 if confirmed else RELOAD_SECONDS},
+        )
 
 
 class DepositNotPaid(Page):

@@ -1,7 +1,7 @@
 """The customer pages: `/`, `/book/<org>/...`, `/manage-booking...`; and the deposit result pages,
 which bookings/urls.py mounts at `/payments/` under the `payments` namespace Stripe's return URLs use."""
 
-from django.urls import path, re_path
+from django.urls import path
 
 from bookings.pages import booking_flow, deposit, index, manage
 
@@ -13,9 +13,13 @@ urlpatterns = [
     path("book/<slug:org_slug>/hold/<uuid:hold_uuid>/", booking_flow.DetailsStep.as_view(), name="book-details"),
     path("book/<slug:org_slug>/booked/<str:public_id>/", booking_flow.ConfirmedStep.as_view(), name="book-confirmed"),
     path("book/<slug:org_slug>/<slug:service_slug>/", booking_flow.SlotsStep.as_view(), name="book-slots"),
-    re_path(r"^manage-booking/?$", manage.ManageView.as_view(), name="manage"),
-    re_path(r"^manage-booking/cancel/?$", manage.CancelView.as_view(), name="manage-cancel"),
-    re_path(r"^manage-booking/reschedule/?$", manage.RescheduleView.as_view(), name="manage-reschedule"),
+    # Without a slash, as the lookup contract's links spell it; with one too (only the first is reversed).
+    path("manage-booking", manage.ManageView.as_view(), name="manage"),
+    path("manage-booking/", manage.ManageView.as_view()),
+    path("manage-booking/cancel", manage.CancelView.as_view(), name="manage-cancel"),
+    path("manage-booking/cancel/", manage.CancelView.as_view()),
+    path("manage-booking/reschedule", manage.RescheduleView.as_view(), name="manage-reschedule"),
+    path("manage-booking/reschedule/", manage.RescheduleView.as_view()),
 ]
 
 deposit_urlpatterns = [
