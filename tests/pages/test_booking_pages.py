@@ -326,3 +326,14 @@ def test_result_pages_without_a_known_booking_still_answer(client, db):
     assert client.get("/payments/success?session_id=cs_nothing").status_code == 200
     assert client.get("/payments/success").status_code == 200
     assert client.get("/payments/cancelled?booking=%00").status_code == 200
+
+
+def test_the_slots_page_reads_a_fixed_number_of_queries(client, salon, django_assert_max_num_queries):
+    client.get("/")  # the session's first read
+    with django_assert_max_num_queries(8):
+        assert client.get(slots_url(salon)).status_code == 200
+    for hour in range(9, 17):  # a full day: "next available" looks ahead too
+        make_core_booking(salon.haircut, starts_at=salon.at(hour), staff=salon.alex)
+        make_core_booking(salon.haircut, starts_at=salon.at(hour), staff=salon.sam)
+    with django_assert_max_num_queries(8):
+        assert "Next available:" in text(client.get(slots_url(salon)))
