@@ -58,7 +58,7 @@ from bookings.selectors import (
 from bookings.services.hold_bookings import Client, hold_booking_create, hold_booking_prepare
 from bookings.services.holds import hold_place, hold_release
 from bookings.services.lookup import LookedUp
-from bookings.services.self_service import CUSTOMER, managed_booking
+from bookings.services.self_service import CUSTOMER, ManagedBooking, managed_booking
 from holds.models import Hold
 from organizations.errors import Conflict, DomainError, InvalidInput, NotFound, RateLimited
 from organizations.models import Location, Organization, Service, StaffMember
@@ -145,7 +145,6 @@ def slots_context(request, organization: Organization, service: Service, filters
         "summary": service_summary(service, organization),
         "filters": filters,
         "picker": picker,
-        "day_url": lambda day: f"{base}?{filters.query(date=day.isoformat())}",
         "days": [{"item": d, "url": f"{base}?{filters.query(date=d.day.isoformat())}"} for d in picker.days],
         "next_url": f"{base}?{filters.query(date=picker.next_available.isoformat())}" if picker.next_available else "",
         "earlier_url": f"{base}?{filters.query(date=picker.earlier.isoformat())}" if picker.earlier else "",
@@ -384,11 +383,10 @@ def render_confirmation(request, booking: Booking, *, template: str = "pages/boo
     managed = managed_booking(
         LookedUp(booking=booking, contact={"name": booking.contact_name, "email": email, "phone": ""})
     )
-    if managed.participant is not None:
+    if managed.participant is not None:  # a class: the booker's own place, name and invite
         customer = managed.participant.customer
-        managed = managed.__class__(
-            booking, {"name": customer.full_name, "email": customer.email, "phone": customer.phone}, managed.participant
-        )
+        contact = {"name": customer.full_name, "email": customer.email, "phone": customer.phone}
+        managed = ManagedBooking(booking, contact, managed.participant)
     site = f"{request.scheme}://{request.get_host()}"
     context = {"organization": booking.organization, **booking_context(managed, site_url=site), **(extra or {})}
     return render_in_zone(request, template, context, zone=booking.timezone or booking.location.tz.key)

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bookings.ics import manage_path, manage_token
 from bookings.pages.common import Page, client_ip, money, render_in_zone, retry_words, today_in
@@ -34,10 +35,10 @@ from bookings.services.self_service import (
 )
 from organizations.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
 
-NOT_FOUND_MESSAGE = _(
+NOT_FOUND_MESSAGE = gettext_lazy(
     "We could not find a booking with that confirmation number and email or phone. Check both and try again."
 )
-LINK_INVALID_MESSAGE = _("This link is no longer valid. Enter your confirmation number and email or phone.")
+LINK_INVALID_MESSAGE = gettext_lazy("This link is no longer valid. Enter your confirmation number and email or phone.")
 
 
 def _site(request) -> str:
