@@ -392,12 +392,18 @@ def find_slots(
     team: Team | None = None,
     party_size: int = 1,
     now: datetime | None = None,
+    ignore_booking: Booking | None = None,
 ) -> list[Slot]:
-    """Free slots of `service` starting in [start, end), in time order, each once per location and start."""
+    """Free slots of `service` starting in [start, end), in time order, each once per location and start.
+
+    `ignore_booking`: a booking about to move, whose own slot does not count against it (rescheduling).
+    """
     now = now or djtz.now()
     if not service.active or party_size > service.capacity_max:
         return []
-    schedule = _Schedule(service, start, end, location=location, staff=staff, team=team, now=now)
+    schedule = _Schedule(
+        service, start, end, location=location, staff=staff, team=team, now=now, ignore_booking=ignore_booking
+    )
     earliest = now + timedelta(minutes=schedule.org.min_notice_minutes)
     latest = now + timedelta(days=schedule.org.max_advance_days)
     start, end = max(start, earliest), min(end, latest + timedelta(microseconds=1))

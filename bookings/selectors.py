@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Collection
 from typing import Any, TypeVar
 
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet
 
 from bookings.models import Booking, Participant
 from holds.models import Hold
@@ -214,3 +214,69 @@ def customer_by_uuid(organization_ids: OrganizationIds, customer_uuid: uuid.UUID
 
 def active_participants(booking: Booking) -> QuerySet[Participant]:
     return booking.participants.filter(status=Participant.Status.ACTIVE).select_related("customer")
+
+
+# --- The customer pages: no key, so organizations by slug and what a browser's session names ---
+def organizations_with_booking_pages() -> QuerySet[Organization]:
+    """Organizations that have at least one active service offered somewhere: their booking pages."""
+    bookable = Service.objects.filter(organization_id=OuterRef("pk"), active=True, locations__isnull=False)
+    return Organization.objects.filter(Exists(bookable)).order_by("name")
+
+
+def organization_by_slug(slug: str) -> Organization:
+    organization = Organization.objects.filter(slug=slug).first()
+    if organization is None:
+        raise NotFound("Organization not found")
+    return organization
+
+
+def bookable_services(organization: Organization) -> list[Service]:
+    """The organization's active services with their locations and active staff, in catalogue order."""
+    return list(
+        Service.objects.filter(organization=organization, active=True, locations__isnull=False)
+        .distinct()
+        .order_by("id")
+        .prefetch_related(
+            Prefetch("locations", Location.objects.select_related("organization").order_by("id")),
+            Prefetch("staff", StaffMember.objects.filter(active=True).order_by("id")),
+        )
+    )
+
+
+def bookable_service(organization: Organization, slug: str) -> Service:
+    """One of `bookable_services`, by slug; else 404."""
+    service = next((s for s in bookable_services(organization) if s.slug == slug), None)
+    if service is None:
+        raise NotFound("Service not found")
+    return service
+
+
+def holds_by_uuids(organization: Organization | None, uuids) -> QuerySet[Hold]:
+    """The holds with these uuids (of one organization, if given), with what a page shows of them."""
+    holds = Hold.objects.filter(uuid__in=list(uuids)).select_related("organization", "service", "location", "staff")
+    return holds.filter(organization=organization) if organization is not None else holds
+
+
+def booking_by_public_id(public_id: str) -> Booking:
+    public_id = str(public_id).strip().lower()
+    booking = None
+    if len(public_id) <= Booking._meta.get_field("public_id").max_length and public_id.isprintable():
+        booking = (
+            Booking.objects.select_related("organization", "service", "location", "staff")
+            .filter(public_id=public_id)
+            .first()
+        )
+    if booking is None:
+        raise NotFound("Booking not found")
+    return booking
+
+
+def booking_by_checkout_session(session_id: str) -> Booking | None:
+    """The booking whose deposit a Stripe Checkout Session takes (its id is Stripe's, unguessable)."""
+    if not session_id or len(session_id) > 255 or not session_id.isprintable():
+        return None
+    return (
+        Booking.objects.select_related("organization", "service", "location", "staff")
+        .filter(stripe_checkout_session_id=session_id)
+        .first()
+    )

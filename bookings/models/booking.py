@@ -74,6 +74,7 @@ class Booking(TimestampedModel):
         REQUIRED = "required", "Deposit required"
         PAID = "paid", "Deposit paid"
         EXPIRED = "expired", "Checkout expired"
+        REFUNDED = "refunded", "Deposit refunded"
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     confirmation_number = models.CharField(max_length=32, unique=True, editable=False)

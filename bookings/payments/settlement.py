@@ -90,6 +90,8 @@ def _payment_status_set(booking: Booking, payment_status: str, *, action: str) -
 def checkout_completed(booking: Booking, session: StripeDict) -> str:
     if session.get("payment_status") not in ("paid", "no_payment_required"):
         return "awaiting payment"  # a delayed method; async_payment_succeeded follows
+    if booking.payment_status == Booking.PaymentStatus.REFUNDED:
+        return "refunded already"  # a late copy of the event must not mark a refunded deposit paid again
     if booking.payment_status != Booking.PaymentStatus.PAID:
         _payment_status_set(booking, Booking.PaymentStatus.PAID, action="deposit_paid")
     if booking.status == BookingStatus.PENDING:

@@ -237,11 +237,13 @@ def booking_create_from_hold(
     notes: str = "",
     custom_field_values: list[CustomFieldValue] | None = None,
     checkout: DepositCheckout | None = None,
+    timezone: str | None = None,
     now: datetime | None = None,
 ) -> Booking:
     """Turn an active hold into a booking in one transaction: the slot passes with no gap.
 
-    Expired, released or unknown hold: 404. Already converted: 409.
+    Expired, released or unknown hold: 404. Already converted: 409. `timezone`: the zone the booker
+    reads times in (default the location's).
     """
     now = now or djtz.now()
     with transaction.atomic():
@@ -280,6 +282,7 @@ def booking_create_from_hold(
             custom_field_values=custom_field_values if custom_field_values is not None else [],
             hold=hold,
             checkout=checkout,
+            timezone=timezone,
         )
         booking = _place(reservation, draft)
         hold.status = Hold.Status.CONVERTED
