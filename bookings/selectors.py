@@ -115,6 +115,9 @@ def team_by_ref(organization_ids: OrganizationIds, ref: Ref) -> Team:
     return _by_ref(Team.objects.filter(organization_id__in=organization_ids), ref, "Team")
 
 
+# The longest public id a booking has: anything longer is none (and never reaches the database).
+PUBLIC_ID_MAX: int = Booking._meta.get_field("public_id").max_length or 32
+
 # What the full booking resource nests, read with it in one query.
 BOOKING_RELATED = (
     "organization",
@@ -251,7 +254,7 @@ def bookable_service(organization: Organization, slug: str) -> Service:
     return service
 
 
-def holds_by_uuids(organization: Organization | None, uuids) -> QuerySet[Hold]:
+def holds_by_uuids(organization: Organization | None, uuids: Collection[Any]) -> QuerySet[Hold]:
     """The holds with these uuids (of one organization, if given), with what a page shows of them."""
     holds = Hold.objects.filter(uuid__in=list(uuids)).select_related("organization", "service", "location", "staff")
     return holds.filter(organization=organization) if organization is not None else holds
@@ -260,7 +263,7 @@ def holds_by_uuids(organization: Organization | None, uuids) -> QuerySet[Hold]:
 def booking_by_public_id(public_id: str) -> Booking:
     public_id = str(public_id).strip().lower()
     booking = None
-    if len(public_id) <= Booking._meta.get_field("public_id").max_length and public_id.isprintable():
+    if len(public_id) <= PUBLIC_ID_MAX and public_id.isprintable():
         booking = (
             Booking.objects.select_related("organization", "service", "location", "staff")
             .filter(public_id=public_id)

@@ -57,7 +57,7 @@ from bookings.selectors import (
 )
 from bookings.services.hold_bookings import Client, hold_booking_create, hold_booking_prepare
 from bookings.services.holds import hold_place, hold_release
-from bookings.services.lookup import LookedUp
+from bookings.services.lookup import BookingContact, LookedUp
 from bookings.services.self_service import CUSTOMER, ManagedBooking, managed_booking
 from holds.models import Hold
 from organizations.errors import Conflict, DomainError, InvalidInput, NotFound, RateLimited
@@ -158,7 +158,7 @@ def slots_context(request, organization: Organization, service: Service, filters
 class SlotsStep(Page):
     template = "pages/book_slots.html"
 
-    def load(self, request, *, org_slug: str, service_slug: str) -> None:
+    def load(self, request, *, org_slug: str, service_slug: str) -> None:  # type: ignore[override]  # its URL's arguments
         self.organization = organization_by_slug(org_slug)
         self.service = bookable_service(self.organization, service_slug)
 
@@ -218,13 +218,20 @@ def _holds_release(request, organization: Organization, uuids: list[str]) -> Non
 class DetailsStep(Page):
     template = "pages/book_details.html"
 
-    def load(self, request, *, org_slug: str, hold_uuid) -> None:
+    def load(self, request, *, org_slug: str, hold_uuid) -> None:  # type: ignore[override]  # its URL's arguments
         self.organization = organization_by_slug(org_slug)
         self.hold_uuid = str(hold_uuid)
         owned = session_holds(request).get(self.hold_uuid)
-        self.hold = next(iter(holds_by_uuids(self.organization, [self.hold_uuid])), None) if owned else None
-        if self.hold is not None:
+        self.hold: Hold | None = None
+        if owned:
+            self.hold = next(iter(holds_by_uuids(self.organization, [self.hold_uuid])), None)
             self.zone, self.staff_asked = owned["tz"], owned.get("staff", ANYONE)
+
+    @property
+    def held(self) -> Hold:
+        """The browser's own hold (the handlers answer a missing one before they use this)."""
+        assert self.hold is not None
+        return self.hold
 
     def get(self, request, org_slug: str, hold_uuid):
         if self.hold is None:
@@ -236,7 +243,7 @@ class DetailsStep(Page):
         return self.render(request, ContactForm(service=self.hold.service, initial=initial))
 
     def render(self, request, form: ContactForm, *, error: str = "", alternatives=None, status: int = 200):
-        hold = self.hold
+        hold = self.held
         service = hold.service
         filters = SlotFilters(
             {"location": str(hold.location.uuid), "staff": self.staff_asked, "tz": self.zone, "seats": hold.party_size},
@@ -324,7 +331,7 @@ class DetailsStep(Page):
 
     def _live_hold(self, request) -> Hold:
         """The hold, or, if it lapsed while its slot is still free, a new hold on that slot."""
-        hold = self.hold
+        hold = self.held
         if hold.status == Hold.Status.ACTIVE and hold.expires_at > djtz.now():
             return hold
         if hold.status == Hold.Status.CONVERTED:
@@ -341,7 +348,7 @@ class DetailsStep(Page):
         return fresh
 
     def _alternatives(self) -> list:
-        hold = self.hold
+        hold = self.held
         staff = hold.staff if self.staff_asked != ANYONE else None
         day_start, _end = local_day_bounds(hold.starts_at.astimezone(zoneinfo.ZoneInfo(self.zone)).date(), self.zone)
         slots = find_slots(
@@ -385,7 +392,7 @@ def render_confirmation(request, booking: Booking, *, template: str = "pages/boo
     )
     if managed.participant is not None:  # a class: the booker's own place, name and invite
         customer = managed.participant.customer
-        contact = {"name": customer.full_name, "email": customer.email, "phone": customer.phone}
+        contact: BookingContact = {"name": customer.full_name, "email": customer.email, "phone": customer.phone}
         managed = ManagedBooking(booking, contact, managed.participant)
     site = f"{request.scheme}://{request.get_host()}"
     context = {"organization": booking.organization, **booking_context(managed, site_url=site), **(extra or {})}

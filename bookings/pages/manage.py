@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -129,7 +130,9 @@ class ManageView(Page):
             return self._form(request, form, error=NOT_FOUND_MESSAGE, status=404)
         return HttpResponseRedirect(manage_path(found.booking, form.cleaned_data["contact"]))
 
-    def _form(self, request, form: LookupForm, *, error: str = "", notice: str = "", status: int = 200):
+    def _form(
+        self, request, form: LookupForm, *, error: str | Promise = "", notice: str | Promise = "", status: int = 200
+    ):
         context = {"form": form, "error": error, "notice": notice}
         return render_in_zone(request, self.template, context, zone="UTC", status=status)
 

@@ -23,13 +23,14 @@ def status_label(managed: ManagedBooking) -> str:
         if booking.is_group:
             return _("Booked: the class goes ahead once enough places are taken")
         return _("Pending")
-    return {
+    labels: dict[str, str] = {
         BookingStatus.CONFIRMED: _("Confirmed"),
         BookingStatus.CANCELLED: _("Cancelled"),
         BookingStatus.IN_PROGRESS: _("In progress"),
         BookingStatus.COMPLETED: _("Completed"),
         BookingStatus.NO_SHOW: _("Missed (no-show)"),
-    }.get(status, status)
+    }
+    return labels.get(status, status)
 
 
 def _utc_compact(value: datetime) -> str:

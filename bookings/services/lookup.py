@@ -157,7 +157,9 @@ def booking_open_signed(*, confirmation_number: str, contact: str, token: str) -
         )
     if booking is None or not manage_token_valid(booking, contact, token):
         raise NotFound(NOT_FOUND)
-    contacts = [{"name": booking.contact_name, "email": booking.contact_email, "phone": booking.contact_phone}]
+    contacts: list[BookingContact] = [
+        {"name": booking.contact_name, "email": booking.contact_email, "phone": booking.contact_phone}
+    ]
     if booking.is_group:
         contacts += [
             {"name": p.customer.full_name, "email": p.customer.email, "phone": p.customer.phone}

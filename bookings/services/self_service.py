@@ -25,7 +25,7 @@ from bookings.payments.refunds import DepositRefund, deposit_refund
 from bookings.services.actors import Actor
 from bookings.services.audit import audit_record
 from bookings.services.bookings import booking_create, booking_reschedule, participant_leave
-from bookings.services.lookup import LookedUp, contact_matches
+from bookings.services.lookup import BookingContact, LookedUp, contact_matches
 from bookings.services.quorum import group_initial_status
 from bookings.services.status import booking_cancel
 from organizations.errors import Unprocessable
@@ -50,7 +50,7 @@ class ManagedBooking:
     """A booking as one customer manages it: the contact that proved it, and in a class their own place."""
 
     booking: Booking
-    contact: dict  # name, email, phone of the customer (in a class, the participant's own)
+    contact: BookingContact  # name, email, phone of the customer (in a class, the participant's own)
     participant: Participant | None = None  # their place in a group session (active, else the latest left)
 
     @property
@@ -85,7 +85,7 @@ def managed_booking(looked_up: LookedUp) -> ManagedBooking:
             if contact_matches(contact["email"] or contact["phone"], email=p.customer.email, phone=p.customer.phone)
         ]
         active = [p for p in places if p.status == Participant.Status.ACTIVE]
-        participant = (active or places or [None])[0]
+        participant = next(iter(active or places), None)
     return ManagedBooking(booking=booking, contact=contact, participant=participant)
 
 
@@ -166,6 +166,7 @@ def booking_self_cancel(*, managed: ManagedBooking, reason: str = "", now: datet
     _refuse_unless_changeable(managed, now)
     reason = reason.strip()[:500] or DEFAULT_REASON
     if managed.is_place:
+        assert managed.participant is not None  # a class is only managed through a place
         participant = participant_leave(participant=managed.participant, actor=CUSTOMER, now=now)
         return SelfCancelled(managed=ManagedBooking(managed.booking, managed.contact, participant))
     refund = deposit_refund(booking=managed.booking) if managed.paid_deposit_minor else None
@@ -232,6 +233,7 @@ def booking_self_reschedule(
         return ManagedBooking(moved, managed.contact)
     _refuse_unless_changeable(managed, now)
     participant = managed.participant
+    assert participant is not None  # a class is only managed through a place
     with transaction.atomic():
         participant = Participant.objects.select_for_update().select_related("customer").get(pk=participant.pk)
         _refuse_unless_changeable(ManagedBooking(booking, managed.contact, participant), now)

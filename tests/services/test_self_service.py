@@ -1,9 +1,8 @@
 """A customer's own cancel and reschedule: the cut-off, the deposit refund, the own slot, a class place."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from django.utils import timezone
 
 from bookings.ics import manage_token, manage_token_valid
 from bookings.models import Booking, BookingEvent, BookingStatus, Participant, WebhookEvent
@@ -42,11 +41,11 @@ def haircut(salon, hour=10, minute=0, **kwargs):
     )
 
 
-def just_before_cutoff(booking) -> timezone.datetime:
+def just_before_cutoff(booking) -> datetime:
     return booking.starts_at - timedelta(minutes=booking.organization.cancellation_cutoff_minutes, seconds=1)
 
 
-def inside_cutoff(booking) -> timezone.datetime:
+def inside_cutoff(booking) -> datetime:
     return booking.starts_at - timedelta(minutes=booking.organization.cancellation_cutoff_minutes - 1)
 
 

@@ -64,7 +64,7 @@ def _managed(request, confirmation_number: str) -> ManagedBooking:
     return managed_booking(found)
 
 
-def _booking_data(managed: ManagedBooking) -> dict:
+def _booking_data(managed: ManagedBooking) -> dict[str, object]:
     data = looked_up_booking_data(managed.booking, contact=managed.contact)["booking"]
     return {**data, "status": managed.status}
 
