@@ -7,6 +7,7 @@ instance, which is what was just committed; others pass its pk and the booking i
 """
 
 import logging
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -19,7 +20,15 @@ from bookings.models import Booking, BookingStatus, Participant
 logger = logging.getLogger(__name__)
 
 
-def booking_local_times(booking: Booking) -> dict:
+class LocalTimes(TypedDict):
+    """When a booking is, in words, in the zone its customer reads it in (the emails' context)."""
+
+    date: str
+    time: str
+    timezone: str
+
+
+def booking_local_times(booking: Booking) -> LocalTimes:
     """Start and end in the booking's time zone, as a customer reads them."""
     tz = ZoneInfo(booking.timezone) if booking.timezone else booking.location.tz
     start, end = booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz)
@@ -72,14 +81,17 @@ def booking_confirmation_send(booking: Booking | int, *, participant: Participan
     nothing is read again), or a pk to read it by. `participant`: as for the message.
     Runs after commit: a failing mail server is logged, never turned into a failed booking.
     """
-    if not isinstance(booking, Booking):
-        booking = Booking.objects.select_related("organization", "service", "location").filter(pk=booking).first()
-    if booking is None or not invitee(booking, participant)[1]:
+    found = (
+        booking
+        if isinstance(booking, Booking)
+        else Booking.objects.select_related("organization", "service", "location").filter(pk=booking).first()
+    )
+    if found is None or not invitee(found, participant)[1]:
         return False
     try:
-        booking_confirmation_message(booking, participant=participant).send()
+        booking_confirmation_message(found, participant=participant).send()
     except Exception:
-        logger.exception("Could not send the confirmation email of booking %s", booking.public_id)
+        logger.exception("Could not send the confirmation email of booking %s", found.public_id)
         return False
     return True
 

@@ -50,6 +50,13 @@ class StaffFigures:
     weeks: list[WeekFigures] = field(default_factory=list)
 
 
+def _owner(staff_id: int | None, location_id: int | None) -> tuple[str, int]:
+    if staff_id:
+        return ("staff", staff_id)
+    assert location_id is not None  # a schedule row has exactly one owner (a check constraint)
+    return ("location", location_id)
+
+
 def _local_day(moment: datetime, location: Location) -> date:
     return moment.astimezone(location.tz).date()
 
@@ -92,21 +99,23 @@ def staff_week_figures(*, location: Location, first_week: date, weeks: int) -> l
     staff_ids = [staff_id for staff_id, _name in staff]
     owners = Q(staff_id__in=staff_ids) | Q(location_id=location.pk)
 
-    rules: dict[tuple[str, int], list] = defaultdict(list)
-    for staff_id, location_id, weekday, s, e in WorkingHours.objects.filter(owners).values_list(
+    rules: dict[tuple[str, int], list[tuple[int, time, time]]] = defaultdict(list)
+    for staff_id, location_id, weekday, opens, closes in WorkingHours.objects.filter(owners).values_list(
         "staff_id", "location_id", "weekday", "start_time", "end_time"
     ):
-        rules[("staff", staff_id) if staff_id else ("location", location_id)].append((weekday, s, e))
-    overrides: dict[tuple[str, int], dict[date, list]] = defaultdict(lambda: defaultdict(list))
-    for staff_id, location_id, day, s, e in DateOverride.objects.filter(
+        rules[_owner(staff_id, location_id)].append((weekday, opens, closes))
+    overrides: dict[tuple[str, int], dict[date, list[tuple[time | None, time | None]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for staff_id, location_id, on, opens_at, closes_at in DateOverride.objects.filter(
         owners, date__gte=first_week, date__lte=last_day
     ).values_list("staff_id", "location_id", "date", "start_time", "end_time"):
-        overrides[("staff", staff_id) if staff_id else ("location", location_id)][day].append((s, e))
+        overrides[_owner(staff_id, location_id)][on].append((opens_at, closes_at))
     time_off: dict[tuple[str, int], list[Interval]] = defaultdict(list)
-    for staff_id, location_id, s, e in TimeOff.objects.filter(owners, starts_at__lt=end, ends_at__gt=start).values_list(
-        "staff_id", "location_id", "starts_at", "ends_at"
-    ):
-        time_off[("staff", staff_id) if staff_id else ("location", location_id)].append((s, e))
+    for staff_id, location_id, off_from, off_until in TimeOff.objects.filter(
+        owners, starts_at__lt=end, ends_at__gt=start
+    ).values_list("staff_id", "location_id", "starts_at", "ends_at"):
+        time_off[_owner(staff_id, location_id)].append((off_from, off_until))
     bookings = list(
         Booking.objects.filter(location=location, starts_at__gte=start, starts_at__lt=end)
         .order_by()
@@ -145,10 +154,10 @@ def staff_week_figures(*, location: Location, first_week: date, weeks: int) -> l
                     instants.append((a, b))
             by_week[day - timedelta(days=day.weekday())].bookable_minutes += _minutes_outside(instants, blocked)
             day += timedelta(days=1)
-        for staff_id, s, e, status, deposit, payment_status in bookings:
+        for staff_id, booked_from, booked_until, status, deposit, payment_status in bookings:
             if staff_id != row.staff_id:
                 continue
-            day = _local_day(s, location)
+            day = _local_day(booked_from, location)
             figures = by_week[day - timedelta(days=day.weekday())]
             if payment_status == Booking.PaymentStatus.PAID:
                 figures.deposits_minor += deposit
@@ -156,7 +165,7 @@ def staff_week_figures(*, location: Location, first_week: date, weeks: int) -> l
                 figures.cancellations += 1
                 continue
             figures.bookings += 1
-            figures.booked_minutes += int((e - s).total_seconds() // 60)
+            figures.booked_minutes += int((booked_until - booked_from).total_seconds() // 60)
             if status == BookingStatus.NO_SHOW:
                 figures.no_shows += 1
     return rows

@@ -147,6 +147,9 @@ AVAILABILITY_CACHE_SECONDS = int(os.environ.get("AVAILABILITY_CACHE_SECONDS", "1
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "300"))
 # Bookings one API key may create per minute on the public API.
 BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "10/m")
+# The booking pages have no key: per client address, holds placed (a slot picked) per minute; their
+# confirmations count against BOOKING_RATE_LIMIT per address.
+PAGE_HOLD_RATE_LIMIT = os.environ.get("PAGE_HOLD_RATE_LIMIT", "20/m")
 # Session tokens (POST /api/v1/sessions): how long one lives, and how many may be minted per public
 # key and per client address. Every widget load mints one, so the per-key limit is the merchant's
 # whole traffic (60/m: one a second); one visitor needs one per SESSION_TOKEN_MINUTES, so 10/m

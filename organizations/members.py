@@ -10,6 +10,7 @@ from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
@@ -28,7 +29,9 @@ logger = logging.getLogger(__name__)
 ACCEPT_URL_NAME = "admin:invitation_accept"
 
 
-def membership_invite(*, organization: Organization, email: str, role: str, invited_by=None) -> Membership:
+def membership_invite(
+    *, organization: Organization, email: str, role: str, invited_by: AbstractBaseUser | None = None
+) -> Membership:
     """Make `email` a member of `organization` with `role`, creating their admin user when new, and
     email them (after commit) a link to choose a password, or to log in if they have one. 409 when
     they are a member already."""

@@ -3,6 +3,7 @@
 import uuid
 import zoneinfo
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -358,7 +359,7 @@ class Customer(TimestampedModel):
     def __str__(self) -> str:
         return self.full_name or self.email
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Emails are compared case-insensitively; storing them lower-cased keeps the unique
         # constraint meaningful on every database.
         self.email = (self.email or "").strip().lower()
@@ -406,6 +407,9 @@ class ApiKey(TimestampedModel):
         related_name="issued_keys",
         help_text="Session tokens: the public key that minted this one (POST /api/v1/sessions).",
     )
+    # Not a field: the organizations the key may act for, cached on the instance by
+    # organizations.keys.key_organization_ids (declared for the type checker only).
+    _organization_ids: set[int]
 
     class Meta:
         ordering = ["-id"]

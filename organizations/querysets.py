@@ -17,7 +17,8 @@ row's own save() or delete() (`Service.staff.through(...).save()`), which nothin
 write those rows through the relation or the manager.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
+from typing import Any, cast
 
 from django.db import models
 
@@ -32,7 +33,8 @@ class NotifyingQuerySet(models.QuerySet):
     def _head(self) -> models.Field:
         """The model's own field the organization path starts with."""
         head = self.organization_path.split("__", 1)[0]
-        return self.model._meta.pk if head == "pk" else self.model._meta.get_field(head)
+        # A concrete column (the pk, or the model's own organization or foreign key), never a reverse relation.
+        return cast(models.Field, self.model._meta.pk if head == "pk" else self.model._meta.get_field(head))
 
     def _moves(self, fields: Iterable[str]) -> bool:
         """Whether writing `fields` may move rows to another organization."""
@@ -60,10 +62,11 @@ class NotifyingQuerySet(models.QuerySet):
         rest = self.organization_path.partition("__")[2]
         if not rest or not values:
             return values
-        related = head.related_model._base_manager.using(self.db).filter(pk__in=values)
+        related_model = cast("type[models.Model]", head.related_model)  # a path on from here: a foreign key
+        related = related_model._base_manager.using(self.db).filter(pk__in=values)
         return set(related.order_by().values_list(rest, flat=True).distinct())
 
-    def _written(self, organization_ids: set | None, *, inserted: bool = False) -> None:
+    def _written(self, organization_ids: Set[Any] | None, *, inserted: bool = False) -> None:
         if organization_ids is not None:
             organization_ids = frozenset(organization_ids) - {None}
         rows_written.send(sender=self.model, organization_ids=organization_ids, inserted=inserted)

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from bookings.admin.forms import CancelForm, domain_message
+from bookings.admin.tenancy import TenantAdmin
 from bookings.admin.times import local_span
 from bookings.models import Booking, BookingStatus
 from bookings.services.actors import Actor
@@ -48,7 +49,7 @@ def booking_csv_row(booking: Booking) -> list[str]:
         booking.status,
         booking.service.name,
         booking.location.name,
-        booking.staff.name if booking.staff_id else "",
+        booking.staff.name if booking.staff is not None else "",
         booking.contact_name,
         booking.contact_email,
         booking.contact_phone,
@@ -65,10 +66,10 @@ def booking_csv_row(booking: Booking) -> list[str]:
     ]
 
 
-class BookingActions:
-    """Mixed into BookingAdmin."""
+class BookingActions(TenantAdmin):
+    """The actions of BookingAdmin."""
 
-    actions = ["cancel_with_reason", "confirm_selected", "complete_selected", "no_show_selected", "export_csv"]
+    actions = ("cancel_with_reason", "confirm_selected", "complete_selected", "no_show_selected", "export_csv")
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from bookings.admin.forms import BookingCreateForm, CancelForm, RescheduleForm, domain_message
+from bookings.admin.tenancy import TenantAdmin
 from bookings.admin.times import local_span
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from bookings.services.actors import Actor
@@ -32,8 +33,8 @@ TRANSITION_DONE = {
 }
 
 
-class BookingViews:
-    """Mixed into BookingAdmin: the add page, and the pages and buttons of one booking."""
+class BookingViews(TenantAdmin):
+    """The pages of BookingAdmin: the add page, and the pages and buttons of one booking."""
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

@@ -10,7 +10,9 @@ free slots of one service (bookings.availability.find_slots).
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -84,11 +86,12 @@ def _minutes(moment: datetime) -> int:
 class CalendarGrid:
     """The columns of the days and staff shown, and the blocks placed in them."""
 
-    def __init__(self, *, days: list[date], staff: list[StaffMember], week: bool, zone, one_staff: bool):
+    def __init__(self, *, days: list[date], staff: list[StaffMember], week: bool, zone: ZoneInfo, one_staff: bool):
         self.days, self.zone, self.one_staff = days, zone, one_staff
         self.columns: list[Column] = []
         for day in days:
-            for member in staff or [None]:
+            members: list[StaffMember | None] = list(staff) or [None]
+            for member in members:
                 if week and (one_staff or not staff):
                     title = f"{day:%a %d %b}"
                 else:
@@ -131,7 +134,7 @@ class CalendarGrid:
                 block.row_end = max(
                     block.row_start + 1, first + -(-(min(block.end_minute, axis_until) - axis_from) // ROW_MINUTES)
                 )
-        day_groups = []
+        day_groups: list[dict[str, Any]] = []
         if self.grouped:
             for column in self.columns:
                 if day_groups and day_groups[-1]["day"] == column.day:

@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 
-from bookings.admin.tenancy import EVERYONE, scope
+from bookings.admin.tenancy import EVERYONE, choices_of, scope
 from bookings.admin.times import aware, day_start, local_time_exists
 from bookings.availability import find_slots
 from bookings.models import Booking
@@ -41,6 +41,11 @@ class _TimeChoice(forms.Form):
         help_text="Local time (HH:MM). The booking rules still apply: a taken or closed time is refused.",
     )
 
+    def _slot_field(self) -> forms.ChoiceField:
+        field = self.fields["slot"]
+        assert isinstance(field, forms.ChoiceField)
+        return field
+
     def _value(self, name: str):
         """A field's submitted (or initial) value, cleaned; None when it is missing or invalid."""
         try:
@@ -52,7 +57,7 @@ class _TimeChoice(forms.Form):
         """Fill the free times of the chosen date (the engine's, at this location, by this staff member)."""
         day = self._value("date")
         if service is None or location is None or day is None:
-            self.fields["slot"].choices = []
+            self._slot_field().choices = []
             return
         zone = location.tz
         start, end = day_start(day, zone), day_start(day + timedelta(days=1), zone)
@@ -62,7 +67,7 @@ class _TimeChoice(forms.Form):
             who = ", ".join(names.get(staff_id, "?") for staff_id in slot.staff_ids)
             seats = f", {slot.capacity} seats left" if slot.capacity is not None else ""
             choices.append((f"{local:%H:%M}", f"{local:%H:%M}" + (f" ({who}{seats})" if who or seats else "")))
-        self.fields["slot"].choices = choices
+        self._slot_field().choices = choices
         self.free_times_zone = zone.key
 
     def local_start(self, location: Location) -> datetime | None:
@@ -102,22 +107,24 @@ class BookingCreateForm(_TimeChoice):
 
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = scope(
+        choices_of(self, "service").queryset = scope(
             Service.objects.filter(active=True).select_related("organization").order_by("organization__name", "name"),
             request,
             EVERYONE,
         )
-        self.fields["location"].queryset = scope(Location.objects.select_related("organization"), request, EVERYONE)
-        staff = scope(StaffMember.objects.filter(active=True), request, EVERYONE)
-        self.fields["staff"].queryset = staff
+        choices_of(self, "location").queryset = scope(
+            Location.objects.select_related("organization"), request, EVERYONE
+        )
+        self.staff_choices = scope(StaffMember.objects.filter(active=True), request, EVERYONE)
+        choices_of(self, "staff").queryset = self.staff_choices
         # Searched as it is typed (the admin's autocomplete, itself scoped to the user's customers).
         self.fields["customer"].widget = AutocompleteSelect(Booking._meta.get_field("customer"), admin.site)
-        self.fields["customer"].queryset = scope(Customer.objects.all(), request, EVERYONE)
+        choices_of(self, "customer").queryset = scope(Customer.objects.all(), request, EVERYONE)
         service = self._value("service")
         self._offer(service, self._location_of(service, self._value("location")), self._value("staff"), self._names())
 
     def _names(self) -> dict[int, str]:
-        return dict(self.fields["staff"].queryset.values_list("id", "name"))
+        return dict(self.staff_choices.values_list("id", "name"))
 
     @staticmethod
     def _location_of(service: Service | None, location: Location | None) -> Location | None:
@@ -127,7 +134,8 @@ class BookingCreateForm(_TimeChoice):
         return offered[0] if len(offered) == 1 else None
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         service: Service | None = cleaned.get("service")
         if service is None:
             return cleaned
@@ -175,12 +183,13 @@ class RescheduleForm(_TimeChoice):
         super().__init__(*args, **kwargs)
         self.booking = booking
         staff = booking.service.staff.filter(active=True, organization_id=booking.organization_id)
-        self.fields["staff"].queryset = staff
+        choices_of(self, "staff").queryset = staff
         chosen = self._value("staff") or booking.staff
         self._offer(booking.service, booking.location, chosen, dict(staff.values_list("id", "name")))
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         cleaned["starts_at"] = self.local_start(self.booking.location)
         return cleaned
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from bookings.admin.forms import domain_message
-from bookings.admin.tenancy import OWNERS, TenantAdmin, TenantModelForm, object_zone, scope, zone_for
+from bookings.admin.tenancy import OWNERS, TenantAdmin, TenantModelForm, choices_of, object_zone, scope, zone_for
 from bookings.admin.times import local_text
 from bookings.models import WebhookDelivery, WebhookEndpoint
 from bookings.models.webhooks import new_webhook_secret
@@ -56,13 +56,14 @@ class ApiKeyCreateForm(forms.Form):
 
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organizations"].queryset = scope(Organization.objects.all(), request, OWNERS)
-        self.fields["customer"].queryset = scope(Customer.objects.all(), request, OWNERS)
+        choices_of(self, "organizations").queryset = scope(Organization.objects.all(), request, OWNERS)
+        choices_of(self, "customer").queryset = scope(Customer.objects.all(), request, OWNERS)
         zone = timezone.get_current_timezone_name()
         self.fields["expires_at"].help_text = f"Blank: never. Local time ({zone})."
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         kind, organizations = cleaned.get("kind"), list(cleaned.get("organizations") or [])
         if kind and organizations and kind != ApiKey.Kind.HUB and len(organizations) != 1:
             self.add_error("organizations", "Only a hub key spans several organizations: choose one.")
@@ -86,8 +87,8 @@ class ApiKeyAdmin(TenantAdmin):
     list_display = ["prefix", "name", "kind", "state", "created_at", "expires_at", "last_used_at"]
     list_filter = ["kind"]
     search_fields = ["prefix", "name"]
-    readonly_fields = ["prefix", "name", "kind", "organization_names", "customer", "state", "last_used_at"]
-    fields = readonly_fields + ["created_at", "expires_at", "revoked_at", "issued_by"]
+    readonly_fields = ("prefix", "name", "kind", "organization_names", "customer", "state", "last_used_at")
+    fields = (*readonly_fields, "created_at", "expires_at", "revoked_at", "issued_by")
     actions = ["revoke_selected"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -147,8 +148,9 @@ class ApiKeyAdmin(TenantAdmin):
                         secrets=[(f"{key.get_kind_display()} key {key.name or key.prefix}", secret)],
                         back=reverse("admin:organizations_apikey_changelist"),
                     )
-            if len(form.fields["organizations"].queryset) == 1 and not form.is_bound:
-                form.initial["organizations"] = list(form.fields["organizations"].queryset)
+            owned = list(scope(Organization.objects.all(), request, OWNERS))
+            if len(owned) == 1 and not form.is_bound:
+                form.initial["organizations"] = owned
             return TemplateResponse(
                 request,
                 "admin/workspace/simple_form.html",

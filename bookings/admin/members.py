@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from bookings.admin.forms import domain_message
-from bookings.admin.tenancy import OWNERS, TenantAdmin, TenantModelForm, is_superuser, scope
+from bookings.admin.tenancy import OWNERS, TenantAdmin, TenantModelForm, choices_of, is_superuser, scope
 from organizations.errors import DomainError
 from organizations.members import membership_invite, membership_is_last_owner
 from organizations.models import Membership, Organization
@@ -33,7 +33,7 @@ class InviteForm(forms.Form):
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
         organizations = scope(Organization.objects.all(), request, OWNERS)
-        self.fields["organization"].queryset = organizations
+        choices_of(self, "organization").queryset = organizations
         if len(organizations) == 1:
             self.fields["organization"].initial = organizations[0].pk
 

@@ -65,5 +65,6 @@ def workspace_context(request) -> dict:
     return context
 
 
-site.get_urls = workspace_urls
-site.each_context = workspace_context
+# Instance attributes, so that every app's admin keeps registering with the one default site.
+site.get_urls = workspace_urls  # type: ignore[method-assign]
+site.each_context = workspace_context  # type: ignore[method-assign]

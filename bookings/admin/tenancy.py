@@ -13,6 +13,7 @@ Posted ids are refused by the scoped choices themselves ("Select a valid choice"
 the hours of another).
 """
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -164,8 +165,9 @@ class TenantModelForm(forms.ModelForm):
     points at, which must then be one.
     """
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         instance = self.instance
         claimed: set[int] = set()
         owners: list[tuple[str, int]] = []
@@ -177,7 +179,7 @@ class TenantModelForm(forms.ModelForm):
                 has_organization_field = True
             if field.name in cleaned:
                 value = cleaned[field.name]
-            elif field.name in self.fields or self._errors.get(field.name):
+            elif field.name in self.fields or field.name in self.errors:
                 continue  # refused already
             elif isinstance(field, models.ForeignKey) and getattr(instance, field.attname) is not None:
                 value = getattr(instance, field.name)
@@ -193,7 +195,7 @@ class TenantModelForm(forms.ModelForm):
             if has_organization_field and instance.organization_id is None:
                 instance.organization_id = owners[0][1]
         for name, organization_id in owners:
-            if organization_id not in claimed and name not in self._errors:
+            if organization_id not in claimed and name not in self.errors:
                 self.add_error(name if name in self.fields else None, "This belongs to another organization.")
         return cleaned
 
@@ -204,8 +206,9 @@ class TenantInlineFormSet(BaseInlineFormSet):
 
     def add_fields(self, form, index):
         super().add_fields(form, index)
-        field = form.fields.get(self._pk_field.name)
-        if isinstance(field, forms.ModelChoiceField) and self._pk_field is not self.fk:
+        pk = self.fk.model._meta.pk  # the inline's model: the foreign key to the parent is its own field
+        field = form.fields.get(pk.name) if pk is not None else None
+        if isinstance(field, forms.ModelChoiceField) and pk is not self.fk:
             field.queryset = self.get_queryset()
 
 
@@ -245,6 +248,13 @@ class TenantInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return self.editable and has_role(request, self.roles)
+
+
+def choices_of(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:
+    """A form's model choice field, typed (forms.fields is a dict of plain fields to the stubs)."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField), name
+    return field
 
 
 def _zone_named(db_field, field):
@@ -296,7 +306,7 @@ class TenantAdmin(admin.ModelAdmin):
         initial = super().get_changeform_initial_data(request)
         ids = self.tenant_ids(request)
         if organization_path(self.model) == "organization_id" and len(ids) == 1 and not is_superuser(request):
-            initial.setdefault("organization", ids[0])
+            initial.setdefault("organization", str(ids[0]))
         return initial
 
     def get_list_filter(self, request):

@@ -19,16 +19,21 @@ def local(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment.astimezone(zone)
 
 
-def local_text(moment: datetime | None, zone: ZoneInfo) -> str:
-    """'Tue 10 Mar 2026 10:00 America/New_York'."""
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def local_text(moment: datetime | None, zone: ZoneInfo | None) -> str:
+    """'Tue 10 Mar 2026 10:00 America/New_York' (UTC, named, when nothing says otherwise)."""
     if moment is None:
         return "-"
+    zone = zone or UTC_ZONE
     at = moment.astimezone(zone)
     return f"{at:{DATE_FORMAT} %H:%M} {zone.key}"
 
 
-def local_span(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+def local_span(start: datetime, end: datetime, zone: ZoneInfo | None) -> str:
     """'Tue 10 Mar 2026 10:00-11:00 America/New_York' (the end's date too when it differs)."""
+    zone = zone or UTC_ZONE
     a, b = start.astimezone(zone), end.astimezone(zone)
     until = f"{b:%H:%M}" if a.date() == b.date() else f"{b:{DATE_FORMAT} %H:%M}"
     return f"{a:{DATE_FORMAT} %H:%M}-{until} {zone.key}"

@@ -24,7 +24,7 @@ how each reaches `availability_invalidate`: bookings/caching/invalidation.py.
 import hashlib
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.utils import timezone as djtz
@@ -34,18 +34,22 @@ from bookings.caching.versioned import CacheUnavailable, version_replace, versio
 from organizations.models import Organization
 
 PREFIX = "availability"
+# The answer a caller caches (the availability view's rendered JSON bytes).
+A = TypeVar("A")
 
 
 def _version_key(organization_id: int) -> str:
     return f"{PREFIX}:version:{organization_id}"
 
 
-def _entry_key(organization_id: int, params: tuple) -> str:
+def _entry_key(organization_id: int, params: tuple[Any, ...]) -> str:
     digest = hashlib.blake2b(repr(params).encode(), digest_size=16).hexdigest()
     return f"{PREFIX}:{organization_id}:{digest}"
 
 
-def availability_cached(organization: Organization, params: tuple, compute: Callable[[], tuple[Any, list[Slot]]]):
+def availability_cached(
+    organization: Organization, params: tuple[Any, ...], compute: Callable[[], tuple[A, list[Slot]]]
+) -> A:
     """The answer for `params`: cached under the organization's current version, else `compute()`d.
 
     `compute` returns the answer and the slots it shows; the answer is kept until the first of
@@ -59,7 +63,7 @@ def availability_cached(organization: Organization, params: tuple, compute: Call
     except CacheUnavailable:
         return compute()[0]
     if answer is not None:
-        return answer
+        return cast(A, answer)  # stored by this function: what `compute` returned
     answer, slots = compute()
     now = djtz.now()  # after computing: the engine's own "now" was earlier, so this errs short
     timeout = float(settings.AVAILABILITY_CACHE_SECONDS)

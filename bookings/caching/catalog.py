@@ -18,7 +18,7 @@ and the public create use instead of reading them again.
 
 import hashlib
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from django.conf import settings
 from django.db.models import Prefetch, prefetch_related_objects
@@ -43,9 +43,10 @@ def _cached(kind: str, identity: str, fetch: Callable[[], T]) -> T:
     except CacheUnavailable:
         return fetch()
     if row is None:
-        row = fetch()
-        versioned_set(entry_key, version, row, settings.CATALOG_CACHE_SECONDS)
-    return row
+        fetched = fetch()
+        versioned_set(entry_key, version, fetched, settings.CATALOG_CACHE_SECONDS)
+        return fetched
+    return cast(T, row)  # stored by this function: what `fetch` returned
 
 
 def service_for_key_cached(org_slug: str, service_slug: str, api_key: ApiKey) -> Service:

@@ -24,8 +24,12 @@ booking's hold, team or key, none of which the engine reads), and a many-to-many
 save() or delete().
 """
 
+from collections.abc import Set
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
 from bookings.caching.availability import availability_invalidate, availability_invalidate_organizations
@@ -47,7 +51,7 @@ from organizations.querysets import NotifyingQuerySet
 from organizations.signals import organization_ids_wanted, rows_written
 
 # Every model the engine reads (bookings/availability.py, bookings/schedule_reads.py).
-SCHEDULE_MODELS = (
+SCHEDULE_MODELS: tuple[type[Model], ...] = (
     Organization,
     Location,
     StaffMember,
@@ -64,7 +68,7 @@ SCHEDULE_MODELS = (
     Hold,
 )
 # Every model the catalog cache keeps rows or answers of (bookings/caching/catalog.py).
-CATALOG_MODELS = (
+CATALOG_MODELS: tuple[type[Model], ...] = (
     Organization,
     Service,
     Service.locations.through,
@@ -75,7 +79,7 @@ CATALOG_MODELS = (
 )
 
 
-def _organization_id(instance) -> int | None:
+def _organization_id(instance: Model) -> int | None:
     if isinstance(instance, Organization):
         return instance.pk
     if isinstance(instance, Participant):
@@ -85,31 +89,31 @@ def _organization_id(instance) -> int | None:
     return getattr(instance, "organization_id", None)
 
 
-def _reported(sender, origin) -> bool:
+def _reported(sender: type[Model], origin: object) -> bool:
     """Whether a deleted row was deleted by a queryset of its model, which sends rows_written for it."""
     return isinstance(origin, NotifyingQuerySet) and origin.model is sender
 
 
-def _on_schedule_save(sender, instance, raw=False, **kwargs) -> None:
+def _on_schedule_save(sender: type[Model], instance: Model, raw: bool = False, **kwargs: Any) -> None:
     if not raw:  # fixtures being loaded
         availability_invalidate(_organization_id(instance))
 
 
-def _on_schedule_delete(sender, instance, origin=None, **kwargs) -> None:
+def _on_schedule_delete(sender: type[Model], instance: Model, origin: object = None, **kwargs: Any) -> None:
     if not _reported(sender, origin):
         availability_invalidate(_organization_id(instance))
 
 
-def _on_schedule_rows(sender, organization_ids, **kwargs) -> None:
+def _on_schedule_rows(sender: type[Model], organization_ids: Set[int] | None, **kwargs: Any) -> None:
     availability_invalidate_organizations(organization_ids)
 
 
-def _on_catalog_save(sender, raw=False, **kwargs) -> None:
+def _on_catalog_save(sender: type[Model], raw: bool = False, **kwargs: Any) -> None:
     if not raw:
         catalog_invalidate()
 
 
-def _on_catalog_delete(sender, origin=None, **kwargs) -> None:
+def _on_catalog_delete(sender: type[Model], origin: object = None, **kwargs: Any) -> None:
     if not _reported(sender, origin):
         catalog_invalidate()
 
@@ -117,15 +121,15 @@ def _on_catalog_delete(sender, origin=None, **kwargs) -> None:
 # A new grant (a key's organization added) only widens what a key may name, and the catalog keeps
 # only lookups that succeeded (a 404 is never cached): no cached row can be wrong after one. Every
 # new key, session tokens included (one per widget load), adds such rows.
-GRANT_MODELS = (ApiKey.organizations.through,)
+GRANT_MODELS: tuple[type[Model], ...] = (ApiKey.organizations.through,)
 
 
-def _on_catalog_rows(sender, inserted=False, **kwargs) -> None:
+def _on_catalog_rows(sender: type[Model], inserted: bool = False, **kwargs: Any) -> None:
     if not (inserted and sender in GRANT_MODELS):
         catalog_invalidate()
 
 
-def _availability_wants_ids(model) -> bool:
+def _availability_wants_ids(model: type[Model]) -> bool:
     return model in SCHEDULE_MODELS and settings.AVAILABILITY_CACHE_SECONDS > 0
 
 

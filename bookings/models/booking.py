@@ -1,7 +1,7 @@
 """Bookings, their participants, recurring series and the audit trail."""
 
 import secrets
-from datetime import UTC
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -75,6 +75,7 @@ class Booking(TimestampedModel):
         REQUIRED = "required", "Deposit required"
         PAID = "paid", "Deposit paid"
         EXPIRED = "expired", "Checkout expired"
+        REFUNDED = "refunded", "Deposit refunded"
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     confirmation_number = models.CharField(max_length=32, unique=True, editable=False)
@@ -159,10 +160,10 @@ class Booking(TimestampedModel):
     def __str__(self) -> str:
         # In the zone the booking is read in (its location's, unless the booker named theirs), named:
         # this is what the admin's titles, history and choices show.
-        zone = ZoneInfo(self.timezone) if self.timezone else UTC
+        zone = ZoneInfo(self.timezone or "UTC")
         return f"{self.confirmation_number} {self.service} {self.starts_at.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.confirmation_number:
             self.confirmation_number = self.public_id.upper()
         super().save(*args, **kwargs)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -11,6 +12,7 @@ from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, Participant
 from bookings.payments.checkout import DepositCheckout
 from bookings.services.actors import Actor
 from bookings.services.audit import audit_record
+from bookings.services.custom_fields import CustomFieldValue
 from bookings.services.quorum import session_confirm_on_quorum
 from bookings.services.reservation import Reservation, SlotLocks, row_insert, slot_reserve
 from bookings.webhooks import booking_event_data, webhook_emit
@@ -47,7 +49,7 @@ class BookingDraft:
     notes: str = ""
     customer_note: str = ""
     merchant_note: str = ""
-    custom_field_values: list[dict] = field(default_factory=list)
+    custom_field_values: list[CustomFieldValue] = field(default_factory=list)
     series: RecurringSeries | None = None
     hold: Hold | None = None  # the hold an appointment was made from
     checkout: DepositCheckout | None = None  # the deposit's Checkout Session, opened before the booking
@@ -61,7 +63,8 @@ class BookingDraft:
         }
 
 
-def participant_event_data(participant: Participant) -> dict:
+def participant_event_data(participant: Participant) -> dict[str, Any]:
+    """The `data` of every participant.* event."""
     return {
         "participant_id": str(participant.uuid),
         "customer_id": str(participant.customer.uuid),
@@ -108,7 +111,7 @@ def _place(reservation: Reservation, draft: BookingDraft, *, emails_booker: bool
 def _booking_insert(reservation: Reservation, draft: BookingDraft, *, is_group: bool = False) -> Booking:
     slot, service, location = reservation.slot, draft.service, draft.location
     deposit = service.deposit_minor
-    identity = {}
+    identity: dict[str, Any] = {}
     if draft.checkout is not None:
         checkout = draft.checkout
         identity = {
@@ -171,7 +174,7 @@ def booking_create(
     notes: str = "",
     customer_note: str = "",
     merchant_note: str = "",
-    custom_field_values: list[dict] | None = None,
+    custom_field_values: list[CustomFieldValue] | None = None,
     series: RecurringSeries | None = None,
     checkout: DepositCheckout | None = None,
     now: datetime | None = None,
@@ -232,13 +235,15 @@ def booking_create_from_hold(
     source: str = "",
     contact: Contact | None = None,
     notes: str = "",
-    custom_field_values: list[dict] | None = None,
+    custom_field_values: list[CustomFieldValue] | None = None,
     checkout: DepositCheckout | None = None,
+    timezone: str | None = None,
     now: datetime | None = None,
 ) -> Booking:
     """Turn an active hold into a booking in one transaction: the slot passes with no gap.
 
-    Expired, released or unknown hold: 404. Already converted: 409.
+    Expired, released or unknown hold: 404. Already converted: 409. `timezone`: the zone the booker
+    reads times in (default the location's).
     """
     now = now or djtz.now()
     with transaction.atomic():
@@ -277,6 +282,7 @@ def booking_create_from_hold(
             custom_field_values=custom_field_values if custom_field_values is not None else [],
             hold=hold,
             checkout=checkout,
+            timezone=timezone,
         )
         booking = _place(reservation, draft)
         hold.status = Hold.Status.CONVERTED
@@ -314,7 +320,10 @@ def booking_reschedule(
             ignore_booking=booking,
         )
         slot = reservation.slot
-        before = {"starts_at": booking.starts_at.isoformat(), "ends_at": booking.ends_at.isoformat()}
+        before: dict[str, str | int] = {
+            "starts_at": booking.starts_at.isoformat(),
+            "ends_at": booking.ends_at.isoformat(),
+        }
         if booking.staff_id:
             before["staff_id"] = booking.staff_id
         service = booking.service
@@ -328,7 +337,10 @@ def booking_reschedule(
                 booking.save(update_fields=RESCHEDULE_FIELDS)
         except IntegrityError as exc:  # PostgreSQL's exclusion constraint: someone else has it
             raise Conflict() from exc
-        after = {"starts_at": booking.starts_at.isoformat(), "ends_at": booking.ends_at.isoformat()}
+        after: dict[str, str | int] = {
+            "starts_at": booking.starts_at.isoformat(),
+            "ends_at": booking.ends_at.isoformat(),
+        }
         if booking.staff_id:
             after["staff_id"] = booking.staff_id
         audit_record(booking=booking, action="rescheduled", actor=actor, from_value=before, to_value=after)

@@ -24,19 +24,17 @@ def booking_confirmation_resend(*, booking: Booking, actor: Actor) -> list[str]:
             raise Unprocessable(f"A {booking.get_status_display().lower()} booking has no confirmation to send")
         if booking.status == BookingStatus.PENDING and booking.payment_status == Booking.PaymentStatus.REQUIRED:
             raise Unprocessable("This booking awaits its deposit: the confirmation is sent once it is paid")
+        places: list[Participant | None]
         if booking.is_group:
-            places = [
-                p
-                for p in booking.participants.filter(status=Participant.Status.ACTIVE).select_related("customer")
-                if p.customer.email
-            ]
-            recipients = [p.customer.email for p in places]
+            joined = booking.participants.filter(status=Participant.Status.ACTIVE).select_related("customer")
+            with_email = [p for p in joined if p.customer.email]
+            places, recipients = list(with_email), [p.customer.email for p in with_email]
         else:
             places = [None] if booking.contact_email else []
             recipients = [booking.contact_email] if booking.contact_email else []
         if not recipients:
             raise Unprocessable("Nobody on this booking has an email address")
-        audit_record(booking=booking, action="confirmation_resent", actor=actor, to_value=recipients)
+        audit_record(booking=booking, action="confirmation_resent", actor=actor, to_value=", ".join(recipients))
         for place in places:
             transaction.on_commit(partial(booking_confirmation_send, booking.pk, participant=place))
     return recipients

@@ -7,15 +7,17 @@ in one transaction. If Stripe cannot be reached (502), nothing is booked and the
 """
 
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone as djtz
 
-from bookings.models import Booking, BookingStatus
+from bookings.models import Booking, BookingStatus, Participant
+from bookings.notifications import booking_confirmation_send
 from bookings.payments.checkout import DepositCheckout, deposit_checkout_open, deposit_refusal
 from bookings.services.actors import Actor
 from bookings.services.bookings import Contact, booking_create_from_hold
-from bookings.services.custom_fields import custom_field_values_clean
+from bookings.services.custom_fields import CustomFieldValue, custom_field_values_clean
 from bookings.services.quorum import group_initial_status
 from holds.models import Hold
 from organizations.errors import Conflict, NotFound, Unprocessable
@@ -43,8 +45,9 @@ class PreparedHoldBooking:
     actor: Actor
     source: str
     notes: str
-    custom_field_values: list[dict]
+    custom_field_values: list[CustomFieldValue]
     checkout: DepositCheckout | None
+    timezone: str | None = None
 
 
 def hold_booking_prepare(
@@ -55,6 +58,7 @@ def hold_booking_prepare(
     source: str = "",
     notes: str = "",
     custom_field_values: object = None,
+    timezone: str | None = None,
 ) -> PreparedHoldBooking:
     """Check the request against the hold and its service, and open the deposit's Checkout Session.
 
@@ -82,14 +86,19 @@ def hold_booking_prepare(
         notes=notes,
         custom_field_values=answers,
         checkout=checkout,
+        timezone=timezone,
     )
 
 
-def hold_booking_create(*, prepared: PreparedHoldBooking) -> Booking:
+def hold_booking_create(*, prepared: PreparedHoldBooking, confirmation_email: bool = False) -> Booking:
     """The client found (by email) or created as a customer of the hold's organization, and the hold
     converted into their booking, in one transaction. A deposit books `pending` until it is paid;
-    a class below its minimum opens pending, as through every other surface."""
+    a class below its minimum opens pending, as through every other surface.
+
+    `confirmation_email`: email the client their confirmation once committed (the customer pages;
+    a deposit booking is mailed once paid, by the settlement)."""
     hold, client = prepared.hold, prepared.client
+    status: str
     if prepared.checkout is not None:
         status = BookingStatus.PENDING
     else:
@@ -102,7 +111,7 @@ def hold_booking_create(*, prepared: PreparedHoldBooking) -> Booking:
             last_name=client.last_name,
             phone=client.phone,
         )
-        return booking_create_from_hold(
+        booking = booking_create_from_hold(
             hold=hold,
             customer=customer,
             actor=prepared.actor,
@@ -112,4 +121,16 @@ def hold_booking_create(*, prepared: PreparedHoldBooking) -> Booking:
             notes=prepared.notes,
             custom_field_values=prepared.custom_field_values,
             checkout=prepared.checkout,
+            timezone=prepared.timezone,
         )
+        if confirmation_email and prepared.checkout is None:
+            # In a class, the booker's own place: their email names them and their seats.
+            place = (
+                Participant.objects.select_related("customer").get(
+                    booking=booking, customer=customer, status=Participant.Status.ACTIVE
+                )
+                if booking.is_group
+                else None
+            )
+            transaction.on_commit(partial(booking_confirmation_send, booking.pk, participant=place))
+        return booking

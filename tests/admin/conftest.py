@@ -134,7 +134,8 @@ def build_tenant(marker: str, *, days_ahead: int = 8) -> Tenant:
     ApiKey.objects.filter(pk=key.pk).update(name=f"{marker} website key")
     key.refresh_from_db()
     record = IdempotencyRecord.objects.create(api_key=key, key=f"{marker}-idem", request_hash="x" * 64, status_code=201)
-    delivery = WebhookDelivery.objects.filter(endpoint=endpoint).first()
+    delivery = WebhookDelivery.objects.filter(endpoint=endpoint).order_by("id").first()
+    assert delivery is not None  # the endpoint existed before the bookings: their events go to it
     attempt = WebhookAttempt.objects.create(delivery=delivery, status_code=500, error=f"{marker} boom")
     owner = merchant(f"{slug}-owner", org, email=f"owner@{slug}.example.com")
     staff_user = merchant(f"{slug}-desk", org, role=Membership.Role.STAFF, email=f"desk@{slug}.example.com")

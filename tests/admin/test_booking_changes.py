@@ -242,7 +242,7 @@ def test_resend_confirmation_emails_the_customer_again(desk, bravo, mailoutbox, 
     assert f"Confirmation sent again to {bravo.customer.email}" in response.content.decode()
     assert [m.to for m in mailoutbox] == [[bravo.customer.email]]
     assert bravo.booking.confirmation_number in mailoutbox[0].subject
-    assert_audited(bravo.booking, "confirmation_resent", bravo.staff_user, to=[bravo.customer.email])
+    assert_audited(bravo.booking, "confirmation_resent", bravo.staff_user, to=bravo.customer.email)
     # A class: each participant their own.
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):

@@ -22,6 +22,7 @@ import time as clock
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 ORGANIZATIONS = 1_000
 SIZES = [10_000, 100_000]
@@ -270,7 +271,7 @@ def explain(catalog: Catalog, now: datetime) -> str:
     monday = catalog.first_day + timedelta(days=(7 - catalog.first_day.weekday()) % 7)
     start = datetime.combine(monday, time(0), tzinfo=UTC)
     cut20 = Service.objects.get(pk=catalog.cut20.pk)
-    statements: list[tuple[str, object]] = []
+    statements: list[tuple[str, Any]] = []
 
     def keep(execute, sql, params, many, context):
         statements.append((sql, params))

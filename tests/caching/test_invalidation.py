@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -108,7 +109,7 @@ class Spec:
 
     build: Callable[[SimpleNamespace], Model]  # an unsaved row (that nothing will protect from deletion)
     change: dict  # a change save(), update() and bulk_update() write
-    organization: Callable[[Model], int] = lambda row: row.organization_id
+    organization: Callable[[Any], int] = lambda row: row.organization_id  # a row of the spec's model
 
     def saved(self, w) -> Model:
         row = self.build(w)
@@ -155,7 +156,7 @@ class Link:
     forward: str  # the relation's name on the source
     reverse: str  # and on the target
     new_target: Callable[[SimpleNamespace], Model]
-    organization: Callable[[Model], int | None] = lambda row: None
+    organization: Callable[[Any], int | None] = lambda row: None  # a row of the relation's table
 
     @staticmethod
     def names(through) -> tuple[str, str]:

@@ -114,6 +114,7 @@ def _in_gap(day: date, at: time, tz: ZoneInfo) -> bool:
     """Whether this local time does not exist (skipped by a spring-forward change): PEP 495 gives a
     time in a gap an earlier offset with fold=0 than with fold=1 (an ambiguous time the reverse)."""
     first, second = (datetime.combine(day, at, tzinfo=tz).replace(fold=fold).utcoffset() for fold in (0, 1))
+    assert first is not None and second is not None  # an aware time has an offset
     return first < second
 
 
