@@ -14,6 +14,8 @@ from django.utils import timezone
 from bookings.services.actors import SYSTEM
 from bookings.services.bookings import booking_create
 from bookings.services.status import booking_cancel
+from organizations.models import Membership
+from tests.admin.conftest import merchant
 from tests.factories import (
     local_dt,
     make_booking,
@@ -69,9 +71,6 @@ def salon(client):
     location = make_location(org, name="Main Street", hours=(time(9), time(17)))
     alex, sam = make_staff(org, name="Alex"), make_staff(org, name="Sam")
     haircut = make_service(org, name="Haircut", locations=[location], staff=[alex, sam])
-    from organizations.models import Membership
-    from tests.admin.conftest import merchant
-
     user = merchant("desk", org, role=Membership.Role.STAFF)
     client.force_login(user)
     return org, location, alex, sam, haircut
@@ -189,8 +188,6 @@ def test_staff_members_open_the_calendar_but_not_the_reports(client, salon):
 
 
 def test_a_merchant_without_locations_gets_a_page_not_an_error(client):
-    from tests.admin.conftest import merchant
-
     client.force_login(merchant("lonely", make_org()))
     assert "There is no location yet" in client.get(CALENDAR).content.decode()
     assert client.get("/admin/reports/").status_code == 200

@@ -14,11 +14,12 @@ import pytest
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
-from django.db import models
 from django.forms.models import model_to_dict
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 
+from bookings.admin.members import SuperuserOnly
+from bookings.admin.tenancy import TenantAdmin, TenantInline, TenantInlineFormSet
 from bookings.models import Booking, WebhookDelivery
 from organizations.models import Membership
 from tests.admin.html_forms import form_data
@@ -362,6 +363,50 @@ def test_every_registered_admin_and_inline_is_walked():
         pytest.fail("the calendar is not mounted")
     inlines = [inline for model_admin in admin.site._registry.values() for inline in model_admin.inlines]
     assert len(admin.site._registry) >= 24 and len(inlines) >= 6
-    for inline in inlines:
-        assert inline.get_queryset is not models.Model  # every inline derives from TenantInline
-        assert any(base.__name__ == "TenantInline" for base in inline.__mro__), inline
+    for inline in inlines:  # every inline scopes its rows, choices and row ids
+        assert issubclass(inline, TenantInline) and issubclass(inline.formset, TenantInlineFormSet), inline
+    for model_admin in admin.site._registry.values():
+        assert isinstance(model_admin, TenantAdmin | SuperuserOnly), model_admin
+
+
+def test_an_owner_of_two_organizations_cannot_mix_them_in_one_row(client, alpha, bravo):
+    """Both tenants' rows are choices for them, but a row points into one organization only."""
+    Membership.objects.create(user=bravo.owner, organization=alpha.organization, role="owner")
+    owner_client(client, bravo)
+    service = client.post(
+        url(type(bravo.haircut), "add"),
+        {
+            "organization": bravo.organization.pk,
+            "name": "Mixed",
+            "slug": "mixed",
+            "kind": "appointment",
+            "duration_minutes": 30,
+            "buffer_before_minutes": 0,
+            "buffer_after_minutes": 0,
+            "capacity_min": 1,
+            "capacity_max": 1,
+            "price_minor": 0,
+            "deposit_minor": 0,
+            "locations": [alpha.location.pk],
+            "staff": [bravo.alex.pk],
+            "custom_fields": "[]",
+            "_save": "Save",
+        },
+    )
+    assert service.status_code == 200 and "This belongs to another organization." in service.content.decode()
+    booking = client.post(
+        reverse("admin:bookings_booking_add"),
+        {
+            "service": bravo.haircut.pk,
+            "location": bravo.location.pk,
+            "staff": alpha.alex.pk,
+            "date": str(bravo.day),
+            "time": "11:00",
+            "customer": alpha.customer.pk,
+            "party_size": "1",
+            "_book": "Book",
+        },
+    )
+    body = booking.content.decode()
+    assert booking.status_code == 200 and "does not offer" in body and "another organization" in body
+    assert not Booking.objects.filter(starts_at=bravo.at(11)).exists()
