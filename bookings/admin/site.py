@@ -5,20 +5,21 @@ The default `admin.site` is kept (every admin registers with it as usual) and gi
 by wrapping its `get_urls` and `each_context`.
 """
 
+from functools import partial
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse, reverse_lazy
 
 from bookings.admin.calendar import calendar_view
 from bookings.admin.reports import reports_view
-from bookings.admin.tenancy import EVERYONE, OWNERS, has_role
+from bookings.admin.tenancy import EVERYONE, OWNERS, has_role, visible_organizations
 
 site = admin.site
 site.site_header = "Booking platform"
 site.site_title = "Merchant workspace"
 site.index_title = "Merchant workspace"
 site.index_template = "admin/workspace/index.html"
-site.site_url = None  # no "View site" link: the platform has no home page ("/" is not found)
 
 
 class InvitationAcceptView(auth_views.PasswordResetConfirmView):
@@ -49,19 +50,28 @@ def workspace_urls():
     ]
 
 
+def workspace_links(request) -> list[tuple[str, str]]:
+    """The index's shortcuts: the calendar, the bookings, the reports (owners), the booking pages."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not has_role(request, EVERYONE):
+        return []
+    links = [
+        ("Calendar", reverse("admin:workspace_calendar")),
+        ("Bookings", reverse("admin:bookings_booking_changelist")),
+        ("Add booking", reverse("admin:bookings_booking_add")),
+    ]
+    if has_role(request, OWNERS):
+        links.append(("Reports", reverse("admin:workspace_reports")))
+    # Where customers book (the customer pages), for each of the user's organizations.
+    for slug, name in visible_organizations(request).values_list("slug", "name")[:3]:
+        links.append((f"{name}: booking page", reverse("pages:book-services", args=[slug])))
+    return links
+
+
 def workspace_context(request) -> dict:
     context = _admin_context(request)
-    user = getattr(request, "user", None)
-    links = []
-    if user is not None and user.is_authenticated and has_role(request, EVERYONE):
-        links = [
-            ("Calendar", reverse("admin:workspace_calendar")),
-            ("Bookings", reverse("admin:bookings_booking_changelist")),
-            ("Add booking", reverse("admin:bookings_booking_add")),
-        ]
-        if has_role(request, OWNERS):
-            links.append(("Reports", reverse("admin:workspace_reports")))
-    context["workspace_links"] = links
+    # Called by the template that shows them (the index) only: other pages read nothing for them.
+    context["workspace_links"] = partial(workspace_links, request)
     return context
 
 

@@ -154,7 +154,7 @@ def test_navigation_by_date_location_and_staff(client, salon):
     other = client.get(CALENDAR, {"date": str(day), "location": second.pk}).content.decode()
     assert "Harbour" in other.split("<h2>")[1]
     index = client.get("/admin/").content.decode()
-    assert 'href="/admin/calendar/"' in index
+    assert 'href="/admin/calendar/"' in index and f'href="/book/{org.slug}/"' in index
     assert 'href="/admin/calendar/"' in client.get(reverse("admin:bookings_booking_changelist")).content.decode()
 
 
