@@ -5,6 +5,7 @@ from bookings.models import (
     Booking,
     BookingEvent,
     IdempotencyRecord,
+    OutboundEmail,
     Participant,
     RecurringSeries,
     StripeEvent,
@@ -151,6 +152,31 @@ class StripeEventAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_superuser
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    """The email outbox, for operators (superusers): what was sent, what is retried, every attempt."""
+
+    list_display = ["id", "kind", "to", "subject", "status", "attempt_count", "next_attempt_at", "sent_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["subject", "to", "booking__confirmation_number", "last_error"]
+    list_select_related = ["booking"]
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 # Services with a deposit cannot be booked without Stripe: the Service admin (defined in

@@ -12,9 +12,10 @@ from django.db import transaction
 from django.utils import timezone as djtz
 
 from bookings.models import Booking, BookingStatus
+from bookings.notifications import booking_confirmation_queue
 from bookings.payments.checkout import DepositCheckout, deposit_checkout_open, deposit_refusal
 from bookings.services.actors import Actor
-from bookings.services.bookings import Contact, booking_create_from_hold
+from bookings.services.bookings import Contact, booker_place, booking_create_from_hold
 from bookings.services.custom_fields import custom_field_values_clean
 from bookings.services.quorum import group_initial_status
 from holds.models import Hold
@@ -87,8 +88,10 @@ def hold_booking_prepare(
 
 def hold_booking_create(*, prepared: PreparedHoldBooking) -> Booking:
     """The client found (by email) or created as a customer of the hold's organization, and the hold
-    converted into their booking, in one transaction. A deposit books `pending` until it is paid;
-    a class below its minimum opens pending, as through every other surface."""
+    converted into their booking, in one transaction. A deposit books `pending` until it is paid
+    (and is confirmed by email then); otherwise the client's confirmation (of their own place, in a
+    class) is queued with the booking and sent once it has committed. A class below its minimum
+    opens pending, as through every other surface."""
     hold, client = prepared.hold, prepared.client
     if prepared.checkout is not None:
         status = BookingStatus.PENDING
@@ -102,7 +105,7 @@ def hold_booking_create(*, prepared: PreparedHoldBooking) -> Booking:
             last_name=client.last_name,
             phone=client.phone,
         )
-        return booking_create_from_hold(
+        booking = booking_create_from_hold(
             hold=hold,
             customer=customer,
             actor=prepared.actor,
@@ -112,4 +115,8 @@ def hold_booking_create(*, prepared: PreparedHoldBooking) -> Booking:
             notes=prepared.notes,
             custom_field_values=prepared.custom_field_values,
             checkout=prepared.checkout,
+            emails_booker=prepared.checkout is None,
         )
+        if prepared.checkout is None:
+            booking_confirmation_queue(booking, participant=booker_place(booking, customer))
+        return booking

@@ -1,6 +1,7 @@
 import json
 from datetime import time
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
@@ -142,12 +143,10 @@ class Command(BaseCommand):
 
     def _print_summary(self, result) -> None:
         write = self.stdout.write
+        site = settings.SITE_URL  # `make run` sets it to the address it serves
         write(self.style.SUCCESS("Demo organization ready: Acme Salon (acme-salon)"))
-        write(
-            "  Admin:    http://127.0.0.1:8000/admin/  user "
-            f"{result['admin']['username']} / password {result['admin']['password']}"
-        )
-        write("  API docs: http://127.0.0.1:8000/api/docs/")
+        write(f"  Admin:    {site}/admin/  user {result['admin']['username']} / password {result['admin']['password']}")
+        write(f"  API docs: {site}/api/docs/")
         write("  API keys (new ones each run; the previous demo keys are revoked):")
         for kind, secret in result["keys"].items():
             write(f"    {kind:<9} {secret}")
