@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from icalendar import Calendar
+from rest_framework.test import APIClient
 
 from bookings.models import Booking, BookingEvent, OutboundEmail, Participant
 from bookings.notifications import reminders
@@ -28,6 +29,7 @@ from tests.factories import (
     make_booking,
     make_core_booking,
     make_customer,
+    make_key,
     make_location,
     make_org,
     make_service,
@@ -269,3 +271,18 @@ def test_two_processes_racing_send_each_reminder_exactly_once(settings, monkeypa
     assert OutboundEmail.objects.filter(kind="reminder").count() == 3
     assert len(messages) == 3 and len({m["Message-ID"] for m in messages}) == 3
     assert set(OutboundEmail.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_the_lead_times_are_set_through_the_resource_api(salon):
+    org, _location, _service = salon
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_key(org)[1]}")
+    response = client.patch(
+        f"/api/v1/organizations/{org.uuid}/",
+        {"reminder_lead_minutes": 2880, "second_reminder_lead_minutes": 120},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert (response.json()["reminder_lead_minutes"], response.json()["second_reminder_lead_minutes"]) == (2880, 120)
+    org.refresh_from_db()
+    assert reminders.organization_reminder_leads(org) == [120, 2880]
