@@ -9,9 +9,10 @@ the outcome with one UPDATE. A failure (or a process that died first) leaves the
 
 Workers claim due rows as webhook deliveries are claimed (bookings/webhook_delivery.py): in a short
 transaction, `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite's IMMEDIATE transactions
-serialize claims), moving `next_attempt_at` past the longest send (a lease) and stamping a claim
-token. Only the token's holder may record the outcome, and no one else claims the row meanwhile,
-so several workers never send one email twice. (A send that outlives its lease, or a process that
+serialize claims), moving `next_attempt_at` past twice the longest send (a lease) and stamping a
+claim token; a worker starts no send in the second half of its lease and puts the rest of its batch
+back. Only the token's holder may record the outcome, and no one else claims the row meanwhile, so
+several workers never send one email twice. (A send that outlives its lease, or a process that
 dies after the mail server accepted the message but before the outcome was written, can still
 lead to a second copy: SMTP offers no way to ask. Every copy carries the same Message-ID.)
 """
@@ -63,6 +64,13 @@ def retry_delay(attempt_count: int) -> timedelta | None:
 def lease_duration(timeout: float) -> timedelta:
     """Longer than one send can take (SMTP's timeout applies to each of its network steps)."""
     return timedelta(seconds=timeout * 10 + 60)
+
+
+def batch_lease_duration(timeout: float) -> timedelta:
+    """A worker's claim: it starts no send after the first `lease_duration`, so each one it starts
+    ends within the second, and the rest of its batch is released unsent (bookings of a slow
+    mail server are not held for long, and a worker that dies frees its batch soon)."""
+    return 2 * lease_duration(timeout)
 
 
 def outbox_row(
@@ -129,6 +137,7 @@ class Outcome:
     error: str = ""
     ms: int = 0
     permanent: bool = False  # the mail server refused it for good (5xx): retrying cannot help
+    tried: bool = True  # False: not started before the claim's deadline; released, not an attempt
 
 
 def _describe(exc: BaseException) -> str:
@@ -143,8 +152,9 @@ def _permanent(exc: BaseException) -> bool:
     return False
 
 
-def _send_all(rows: Sequence[OutboundEmail], *, timeout: float) -> list[Outcome]:
-    """Send each row over one connection; never raises. A lost connection stops the batch."""
+def _send_all(rows: Sequence[OutboundEmail], *, timeout: float, deadline: float | None = None) -> list[Outcome]:
+    """Send each row over one connection; never raises. A lost connection stops the batch, and no
+    send starts after `deadline` (a time.monotonic() value)."""
     outcomes: list[Outcome] = []
     try:
         connection = get_connection(timeout=timeout)
@@ -154,6 +164,9 @@ def _send_all(rows: Sequence[OutboundEmail], *, timeout: float) -> list[Outcome]
     broken = ""
     try:
         for row in rows:
+            if deadline is not None and time.monotonic() > deadline:
+                outcomes.append(Outcome(row, tried=False))
+                continue
             if broken:
                 outcomes.append(Outcome(row, f"not tried, the connection was lost: {broken}"[:ERROR_CHARS]))
                 continue
@@ -180,6 +193,9 @@ def _record(outcomes: Sequence[Outcome], *, token: str, now: datetime, by: str) 
     """Write each outcome (only where this claim still holds): sent, a retry later, or given up."""
     for outcome in outcomes:
         row, error = outcome.row, outcome.error
+        if not outcome.tried:  # back in the queue at once, for this worker's next pass or another's
+            OutboundEmail.objects.filter(pk=row.pk, claim_token=token).update(claim_token="", next_attempt_at=now)
+            continue
         attempts = [*row.attempts, {"at": now.isoformat(), "by": by, "ok": not error, "error": error, "ms": outcome.ms}]
         changes: dict = {"attempt_count": row.attempt_count + 1, "attempts": attempts, "claim_token": ""}
         if not error:
@@ -233,7 +249,7 @@ def emails_claim(*, now: datetime, batch: int, kinds: Sequence[str] | None = Non
         ids = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:batch])
         if ids:
             OutboundEmail.objects.filter(id__in=ids).update(
-                next_attempt_at=now + lease_duration(settings.EMAIL_TIMEOUT), claim_token=token
+                next_attempt_at=now + batch_lease_duration(settings.EMAIL_TIMEOUT), claim_token=token
             )
     return token, ids
 
@@ -263,11 +279,12 @@ class DeliveryRun:
     retrying: int = 0
     failed: int = 0
     dropped: int = 0
+    released: int = 0  # claimed but not tried before the claim's deadline
     rows: list[OutboundEmail] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return self.sent + self.retrying + self.failed + self.dropped
+        return self.sent + self.retrying + self.failed + self.dropped + self.released
 
 
 def emails_deliver(*, now: datetime | None = None, batch: int = 50, kinds: Sequence[str] | None = None) -> DeliveryRun:
@@ -278,6 +295,7 @@ def emails_deliver(*, now: datetime | None = None, batch: int = 50, kinds: Seque
     now = now or timezone.now()
     run = DeliveryRun()
     token, ids = emails_claim(now=now, batch=batch, kinds=kinds)
+    deadline = time.monotonic() + lease_duration(settings.EMAIL_TIMEOUT).total_seconds()
     if not ids:
         return run
     rows = list(
@@ -297,13 +315,15 @@ def emails_deliver(*, now: datetime | None = None, batch: int = 50, kinds: Seque
         else:
             to_send.append(row)
     if to_send:
-        outcomes = _send_all(to_send, timeout=settings.EMAIL_TIMEOUT)
+        outcomes = _send_all(to_send, timeout=settings.EMAIL_TIMEOUT, deadline=deadline)
         with transaction.atomic():
             _record(outcomes, token=token, now=now, by="worker")
-        for row in to_send:
-            if row.status == Status.SENT:
+        for outcome in outcomes:
+            if not outcome.tried:
+                run.released += 1
+            elif outcome.row.status == Status.SENT:
                 run.sent += 1
-            elif row.status == Status.FAILED:
+            elif outcome.row.status == Status.FAILED:
                 run.failed += 1
             else:
                 run.retrying += 1

@@ -64,6 +64,9 @@ def _due(lead_minutes: int, organization_ids: list[int], now: datetime):
             status=BookingStatus.CONFIRMED,
             starts_at__gt=now,
             starts_at__lte=now + lead,
+            # Implied by the line above (a booking's blocked interval starts no later than it does),
+            # and what lets the (organization, status, blocked_start) index bound the scan.
+            blocked_start__lte=now + lead,
         )
         .alias(
             scheduled_at=Coalesce(

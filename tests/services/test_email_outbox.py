@@ -7,6 +7,7 @@ Django's SMTP backend, as production does, and read what arrives.
 import threading
 from datetime import UTC, timedelta
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -19,8 +20,15 @@ from icalendar import Calendar
 from rest_framework.test import APIClient
 
 from bookings.models import Booking, OutboundEmail
-from bookings.notifications import booking_confirmation_queue
-from bookings.notifications.outbox import MAX_ATTEMPTS, emails_claim, emails_deliver, lease_duration, outbox_send
+from bookings.notifications import booking_confirmation_queue, outbox
+from bookings.notifications.outbox import (
+    MAX_ATTEMPTS,
+    batch_lease_duration,
+    emails_claim,
+    emails_deliver,
+    lease_duration,
+    outbox_send,
+)
 from tests.factories import (
     future_day,
     local_dt,
@@ -197,7 +205,7 @@ def test_a_send_whose_claim_ran_out_cannot_overwrite_the_new_claim(settings):
         booking_confirmation_queue(Booking.objects.select_related("organization", "service", "location").get())
     now = timezone.now()
     slow_token, [row_id] = emails_claim(now=now, batch=10)
-    later = now + lease_duration(settings.EMAIL_TIMEOUT) + timedelta(seconds=1)
+    later = now + batch_lease_duration(settings.EMAIL_TIMEOUT) + timedelta(seconds=1)
     new_token, ids = emails_claim(now=later, batch=10)
     assert ids == [row_id] and new_token != slow_token  # the lease ran out: claimed again
 
@@ -276,3 +284,30 @@ def test_superusers_see_the_outbox_and_its_attempts_in_the_admin(demo, settings,
 
     client.force_login(get_user_model().objects.get(username=demo["admin"]["username"]))  # a merchant
     assert client.get("/admin/bookings/outboundemail/").status_code == 403
+
+
+class ClockJumpingBackend(LocmemBackend):
+    """Each message it sends takes (on the outbox's clock) as long as a whole send may take."""
+
+    clock = [0.0]
+
+    def send_messages(self, messages):
+        ClockJumpingBackend.clock[0] += lease_duration(10).total_seconds() / 2 + 1
+        return super().send_messages(messages)
+
+
+@pytest.mark.django_db
+def test_a_worker_starts_no_send_late_in_its_claim_and_puts_the_rest_back(settings, monkeypatch):
+    settings.EMAIL_REQUEST_TIMEOUT, settings.EMAIL_TIMEOUT = 0, 10
+    settings.EMAIL_BACKEND = "tests.services.test_email_outbox.ClockJumpingBackend"
+    ClockJumpingBackend.clock = [0.0]
+    monkeypatch.setattr(outbox, "time", SimpleNamespace(monotonic=lambda: ClockJumpingBackend.clock[0]))
+    _queue_confirmations(4)
+
+    run = emails_deliver(batch=10)
+    assert (run.sent, run.released) == (2, 2)  # the third would start past half the lease
+    assert len(mail.outbox) == 2
+    rest = OutboundEmail.objects.filter(status="pending")
+    assert [(r.attempt_count, r.claim_token, r.attempts) for r in rest] == [(0, "", [])] * 2
+    assert all(r.next_attempt_at <= timezone.now() for r in rest)  # due again at once
+    assert emails_deliver(batch=10).sent == 2 and len(mail.outbox) == 4
