@@ -17,6 +17,7 @@ from bookings.models import (
 from bookings.models.webhooks import new_webhook_secret
 from bookings.payments.checkout import deposit_refusal
 from bookings.webhooks import EVENT_TYPES
+from organizations.admin import ServiceAdmin
 from organizations.admin_scoping import OrganizationScopedAdmin
 from organizations.models import Service
 
@@ -31,7 +32,7 @@ class BookingEventInline(admin.TabularInline):
     model = BookingEvent
     extra = 0
     can_delete = False
-    readonly_fields = ["created_at", "action", "actor", "from_value", "to_value"]
+    readonly_fields = ("created_at", "action", "actor", "from_value", "to_value")
     fields = readonly_fields
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -181,11 +182,8 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
 # Services with a deposit cannot be booked without Stripe: the Service admin (defined in
 # organizations, which cannot import bookings) is extended here to say so.
-_ServiceAdminBase = type(admin.site._registry[Service])
-
-
-class ServiceWithDepositAdmin(_ServiceAdminBase):
-    list_display = [*_ServiceAdminBase.list_display, "deposit"]
+class ServiceWithDepositAdmin(ServiceAdmin):
+    list_display = [*ServiceAdmin.list_display, "deposit"]
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "deposit_booking"]

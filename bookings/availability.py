@@ -29,6 +29,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q, Sum
@@ -43,6 +44,16 @@ from organizations.models import Location, Service, StaffMember, Team
 OUTSIDE_HOURS = "Booking is outside service hours"
 
 Interval = tuple[datetime, datetime]
+# Whose rules and busy times: ("staff", staff id) or ("location", location id).
+Owner = tuple[str, int]
+
+
+class _Session(TypedDict):
+    """An open group session of the service: its booking, its host (if any), its seats taken."""
+
+    id: int
+    staff_id: int | None
+    seats: int
 
 
 @dataclass(frozen=True)
@@ -197,23 +208,25 @@ class _Schedule:
         ]
         self.staff_uuids: dict[int, uuid.UUID] = {staff_id: staff_uuid for staff_id, staff_uuid, _ in rows.staff}
 
-        self.rules: dict[tuple[str, int], list[tuple[int, time, time]]] = defaultdict(list)
+        self.rules: dict[Owner, list[tuple[int, time, time]]] = defaultdict(list)
         for row in rows.working_hours:
             self.rules[self._owner(row[0], row[1])].append((row[2], row[3], row[4]))
 
-        self.overrides: dict[tuple[str, int], dict[date, list]] = defaultdict(lambda: defaultdict(list))
+        self.overrides: dict[Owner, dict[date, list[tuple[time | None, time | None]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
         for row in rows.date_overrides:
             self.overrides[self._owner(row[0], row[1])][row[2]].append((row[3], row[4]))
 
-        time_off: dict[tuple[str, int], list[Interval]] = defaultdict(list)
+        time_off: dict[Owner, list[Interval]] = defaultdict(list)
         for row in rows.time_off:
             time_off[self._owner(row[0], row[1])].append((row[2], row[3]))
         self.time_off = {k: _Disjoint(v) for k, v in time_off.items()}
 
         # Busy intervals (buffer-extended) of each staff member and of each location (no-staff bookings).
-        busy: dict[tuple[str, int], list[Interval]] = defaultdict(list)
+        busy: dict[Owner, list[Interval]] = defaultdict(list)
         # Group sessions of this service: their staff are busy except for joining the session itself.
-        self.sessions: dict[tuple[int, datetime], dict] = {}
+        self.sessions: dict[tuple[int, datetime], _Session] = {}
         for staff_id, loc_id, bs, be, is_group, service_id in rows.bookings:
             if is_group and service_id == service.id:
                 continue  # counted as a session below
@@ -259,10 +272,10 @@ class _Schedule:
         self.busy = {k: _Disjoint(v) for k, v in busy.items()}
 
     @staticmethod
-    def _owner(staff_id: int | None, location_id: int | None) -> tuple[str, int]:
+    def _owner(staff_id: int | None, location_id: int) -> Owner:
         return ("staff", staff_id) if staff_id else ("location", location_id)
 
-    def _windows(self, owner: tuple[str, int], day: date) -> list[tuple[time, time]] | None:
+    def _windows(self, owner: Owner, day: date) -> list[tuple[time, time]] | None:
         return _local_windows(self.rules.get(owner, []), self.overrides.get(owner, {}), day)
 
     def candidates(self, start: datetime, end: datetime, *, party_size: int = 1) -> list[_Candidate]:
@@ -332,12 +345,12 @@ class _Schedule:
                     cand.location_free = True
         return [by_start[k] for k in sorted(by_start, key=lambda k: (k[1], k[0]))]
 
-    def _open(self, loc_owner, staff_id, s: datetime, e: datetime) -> bool:
+    def _open(self, loc_owner: Owner, staff_id: int | None, s: datetime, e: datetime) -> bool:
         if self.time_off.get(loc_owner, _EMPTY).overlaps(s, e):
             return False
         return staff_id is None or not self.time_off.get(("staff", staff_id), _EMPTY).overlaps(s, e)
 
-    def _busy(self, owner, s: datetime, e: datetime) -> bool:
+    def _busy(self, owner: Owner, s: datetime, e: datetime) -> bool:
         return self.busy.get(owner, _EMPTY).overlaps(s - self.before, e + self.after)
 
     def is_free(self, cand: _Candidate, party_size: int) -> bool:
@@ -379,12 +392,18 @@ def find_slots(
     team: Team | None = None,
     party_size: int = 1,
     now: datetime | None = None,
+    ignore_booking: Booking | None = None,
 ) -> list[Slot]:
-    """Free slots of `service` starting in [start, end), in time order, each once per location and start."""
+    """Free slots of `service` starting in [start, end), in time order, each once per location and start.
+
+    `ignore_booking`: a booking about to move, whose own slot does not count against it (rescheduling).
+    """
     now = now or djtz.now()
     if not service.active or party_size > service.capacity_max:
         return []
-    schedule = _Schedule(service, start, end, location=location, staff=staff, team=team, now=now)
+    schedule = _Schedule(
+        service, start, end, location=location, staff=staff, team=team, now=now, ignore_booking=ignore_booking
+    )
     earliest = now + timedelta(minutes=schedule.org.min_notice_minutes)
     latest = now + timedelta(days=schedule.org.max_advance_days)
     start, end = max(start, earliest), min(end, latest + timedelta(microseconds=1))
@@ -422,7 +441,7 @@ def slot_check(
         raise Unprocessable(f"party_size: {party_size} exceeds the service capacity of {service.capacity_max}")
     instant = (starts_at, starts_at + timedelta(microseconds=1))
 
-    def schedule_at(**filters) -> _Schedule:
+    def schedule_at(**filters: Any) -> _Schedule:
         return _Schedule(service, *instant, location=location, now=now, **filters)
 
     schedule = schedule_at(staff=staff, team=team, ignore_booking=ignore_booking, ignore_hold=ignore_hold)

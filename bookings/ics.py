@@ -4,7 +4,7 @@ The invite URL goes into emails and API answers, so it carries a signature inste
 key: whoever has the link can add the booking to a calendar, nobody can guess another one.
 """
 
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -12,16 +12,22 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone as djtz
 from django.utils.crypto import constant_time_compare
+from django.utils.http import base36_to_int, int_to_base36
 from icalendar import Calendar, Event, vCalAddress
+from icalendar.enums import STATUS
 
 from bookings.models import Booking, BookingStatus, Participant
 
 INVITE_SALT = "bookings.invite-ics"
+MANAGE_SALT = "bookings.manage-booking"
+# A manage link opens its booking until this long after the booking ends (or after it was issued,
+# whichever is later); then the page asks for the confirmation number and contact again.
+MANAGE_LINK_GRACE = timedelta(days=30)
 PRODID = "-//Booking platform//Bookings//EN"
 
-ICS_STATUS = {
-    BookingStatus.PENDING: "TENTATIVE",
-    BookingStatus.CANCELLED: "CANCELLED",
+ICS_STATUS: dict[str, STATUS] = {
+    BookingStatus.PENDING: STATUS.TENTATIVE,
+    BookingStatus.CANCELLED: STATUS.CANCELLED,
 }
 
 
@@ -35,7 +41,9 @@ def invite_token(booking: Booking, participant: Participant | None = None) -> st
 
 
 def invite_token_valid(booking: Booking, token: str | None, participant: Participant | None = None) -> bool:
-    return bool(token) and constant_time_compare(invite_token(booking, participant), token)
+    if not token:
+        return False
+    return constant_time_compare(invite_token(booking, participant), token)
 
 
 def invite_path(booking: Booking, participant: Participant | None = None) -> str:
@@ -63,10 +71,55 @@ def invitee(booking: Booking, participant: Participant | None = None) -> tuple[s
     return booking.contact_name, booking.contact_email, booking.contact_phone
 
 
+def _contact_key(contact: str) -> str:
+    """The part of a contact that identifies it, as the lookup compares it: a lower-cased email, or a
+    phone number's digits. `Jane@Example.com` and `jane@example.com` sign alike."""
+    contact = (contact or "").strip()
+    if "@" in contact:
+        return contact.lower()
+    return "".join(c for c in contact if c in "0123456789")
+
+
+def _manage_signature(booking: Booking, contact: str, expires: str) -> str:
+    value = f"{booking.public_id}:{_contact_key(contact)}:{expires}"
+    return signing.Signer(salt=MANAGE_SALT).signature(value)
+
+
+def manage_token(booking: Booking, contact: str, *, now: datetime | None = None) -> str:
+    """A signed token naming the booking and the contact, valid until MANAGE_LINK_GRACE after the booking
+    ends: `<expiry in base36 seconds>.<HMAC>`, salted for this one purpose (it opens nothing else)."""
+    now = now or djtz.now()
+    expires = int((max(booking.ends_at, now) + MANAGE_LINK_GRACE).timestamp())
+    stamp = int_to_base36(expires)
+    return f"{stamp}.{_manage_signature(booking, contact, stamp)}"
+
+
+def manage_token_valid(booking: Booking, contact: str, token: str | None, *, now: datetime | None = None) -> bool:
+    """True if `token` was made by `manage_token` for this booking and contact and has not expired."""
+    stamp, _, signature = (token or "").partition(".")
+    if not stamp or not signature or len(stamp) > 13:
+        return False
+    try:
+        expires = base36_to_int(stamp)
+    except ValueError:
+        return False
+    if not constant_time_compare(_manage_signature(booking, contact, stamp), signature):
+        return False
+    return (now or djtz.now()).timestamp() < expires
+
+
+def manage_path(booking: Booking, contact: str) -> str:
+    """The customer's manage-booking page with what the lookup needs and a signed `token`, which opens
+    the booking without the lookup's failure counters (a wrong or expired one falls back to the form)."""
+    query = urlencode(
+        {"confirmation": booking.confirmation_number, "contact": contact, "token": manage_token(booking, contact)}
+    )
+    return f"{reverse('pages:manage')}?{query}"
+
+
 def manage_url(booking: Booking, contact: str) -> str:
-    """The customer's manage-booking page, pre-filled with what the lookup needs."""
-    query = urlencode({"confirmation": booking.confirmation_number, "contact": contact})
-    return f"{settings.SITE_URL}/manage-booking?{query}"
+    """The absolute manage link of emails and invites (SITE_URL + `manage_path`)."""
+    return settings.SITE_URL + manage_path(booking, contact)
 
 
 def site_host() -> str:
@@ -115,8 +168,9 @@ def booking_ics(booking: Booking, *, participant: Participant | None = None) -> 
         description=description,
         organizer=organizer,
         attendees=attendees,
-        status="CANCELLED" if cancelled else ICS_STATUS.get(booking.status, "CONFIRMED"),
+        status=STATUS.CANCELLED if cancelled else ICS_STATUS.get(booking.status, STATUS.CONFIRMED),
         sequence=booking.sequence,
     )
     calendar = Calendar.new(prodid=PRODID, method="CANCEL" if cancelled else "REQUEST", subcomponents=[event])
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()  # icalendar leaves to_ical unannotated
+    return ical

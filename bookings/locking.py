@@ -21,7 +21,7 @@ from organizations.errors import Conflict
 LOCK_RETRY_AFTER_SECONDS = 1
 
 
-def lock_key(kind: str, *parts) -> str:
+def lock_key(kind: str, *parts: object) -> str:
     """A stable name for a lockable resource, e.g. `staff:12` or `group:3:1:2026-03-25T14:00:00+00:00`."""
     return ":".join([kind, *(str(p) for p in parts)])
 

@@ -16,13 +16,17 @@ CTE. Each read is built once and both runs it alone and as its branch of the uni
 cannot drift apart.
 """
 
-from collections.abc import Iterable, Sequence
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
-from django.db.models import Field
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, Model
+from django.db.models.expressions import Col
 
 from bookings.models import ACTIVE_STATUSES, Booking
 from holds.models import Hold
@@ -30,7 +34,11 @@ from organizations.models import DateOverride, Service, StaffMember, Team, TimeO
 
 # A read: its SELECT, its parameters, and the model field of each column whose values the backend
 # may convert (None: an id, a weekday, a count or a flag, which no backend converts; an integer in the union).
-Read = tuple[str, list, list[Field | None]]
+Read = tuple[str, list[Any], list["Field[Any, Any] | None"]]
+# A row as the database returns it (values of mixed types, in the read's column order).
+Row = tuple[Any, ...]
+# How to convert one column of a read: (its index, its column, the backend's and the field's converters).
+Conversion = tuple[int, Col, list[Callable[..., Any]]]
 
 
 class _Chosen(NamedTuple):
@@ -38,7 +46,7 @@ class _Chosen(NamedTuple):
     team (all, without one) and, given a host, only the host (see `_chosen`)."""
 
     test: str  # what follows the column: " IN (SELECT ...)"
-    params: list
+    params: list[Any]
 
 
 # Whose rows a read returns: these staff ids, or (in the union only) those the staff read chose.
@@ -48,9 +56,9 @@ Staff = Sequence[int] | _Chosen
 _STAFF = 0
 
 
-def _conversions(conn, fields: Sequence[Field | None]) -> list[tuple]:
+def _conversions(conn: BaseDatabaseWrapper, fields: Sequence[Field[Any, Any] | None]) -> list[Conversion]:
     """(index, column, converters) of the columns that need converting (what the ORM's compiler applies)."""
-    conversions = []
+    conversions: list[Conversion] = []
     for index, field in enumerate(fields):
         if field is not None:
             column = field.get_col(field.model._meta.db_table)
@@ -60,7 +68,7 @@ def _conversions(conn, fields: Sequence[Field | None]) -> list[tuple]:
     return conversions
 
 
-def _convert(conn, row: Sequence, conversions: list[tuple]) -> tuple:
+def _convert(conn: BaseDatabaseWrapper, row: Sequence[Any], conversions: list[Conversion]) -> Row:
     row = list(row)
     for index, column, converters in conversions:
         for convert in converters:
@@ -68,28 +76,29 @@ def _convert(conn, row: Sequence, conversions: list[tuple]) -> tuple:
     return tuple(row)
 
 
-def _select(sql: str, params: Sequence, fields: Sequence[Field | None]) -> list[tuple]:
+def _select(sql: str, params: Sequence[Any], fields: Sequence[Field[Any, Any] | None]) -> list[Row]:
     conn = connections[DEFAULT_DB_ALIAS]  # not the `connection` proxy: a thread-local lookup per use
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        rows: list[Row] = cursor.fetchall()
     conversions = _conversions(conn, fields)
     if not conversions:
         return rows
     return [_convert(conn, row, conversions) for row in rows]
 
 
-def _in(column: str, values: Iterable) -> tuple[str, list]:
+def _in(column: str, values: Iterable[Any]) -> tuple[str, list[Any]]:
     values = list(values)
     if not values:
         return "1 = 0", []
     return f"{column} IN ({', '.join(['%s'] * len(values))})", values
 
 
-def _chosen(conn, host_id: int | None) -> _Chosen:
+def _chosen(conn: BaseDatabaseWrapper, host_id: int | None) -> _Chosen:
     """Built once per union, with its backend: the read builders have no connection of their own, and
     the `connection` proxy costs a thread-local lookup per use."""
-    sql, params = f"SELECT c0 FROM {_cte(_STAFF)} WHERE c2 = 1", []  # c0: the id, c2: in the team
+    sql = f"SELECT c0 FROM {_cte(_STAFF)} WHERE c2 = 1"  # c0: the id, c2: in the team
+    params: list[Any] = []
     if host_id is not None:
         sql += " AND c0 = %s"
         params.append(host_id)
@@ -102,31 +111,31 @@ def _chosen(conn, host_id: int | None) -> _Chosen:
     return _Chosen(f" IN ({sql})", params)
 
 
-def _staff_in(column: str, staff: Staff) -> tuple[str, list]:
+def _staff_in(column: str, staff: Staff) -> tuple[str, list[Any]]:
     """`column` among these staff: a list of ids, or those the union's staff read chose."""
     if isinstance(staff, _Chosen):
         return column + staff.test, staff.params
     return _in(column, staff)
 
 
-def _owners(staff: Staff, location_ids: Sequence[int], prefix: str = "") -> tuple[str, list]:
+def _owners(staff: Staff, location_ids: Sequence[int], prefix: str = "") -> tuple[str, list[Any]]:
     staff_sql, staff_params = _staff_in(f"{prefix}staff_id", staff)
     location_sql, location_params = _in(f"{prefix}location_id", location_ids)
     return f"({staff_sql} OR {location_sql})", staff_params + location_params
 
 
-def _moment(value: datetime):
+def _moment(value: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _f(model, name: str) -> Field:
-    return model._meta.get_field(name)
+def _f(model: type[Model], name: str) -> Field[Any, Any]:
+    return cast("Field[Any, Any]", model._meta.get_field(name))  # a concrete column, never a reverse relation
 
 
 def _staff(service_id: int, team_id: int | None) -> Read:
     """The service's active staff: (id, uuid, in_team), in_team 1 or 0: an integer on every backend (not
     PostgreSQL's boolean EXISTS), so that it unites with the union's integer slots."""
-    params: list = []
+    params: list[Any] = []
     in_team = "1"
     if team_id is not None:
         in_team = (
@@ -142,12 +151,12 @@ def _staff(service_id: int, team_id: int | None) -> Read:
     return sql, [*params, service_id, True], [None, _f(StaffMember, "uuid"), None]
 
 
-def _by_id(staff: Iterable[tuple]) -> list[tuple]:
+def _by_id(staff: Iterable[Row]) -> list[Row]:
     """The staff read's rows by id, in_team a bool."""
     return sorted(((staff_id, staff_uuid, bool(in_team)) for staff_id, staff_uuid, in_team in staff), key=itemgetter(0))
 
 
-def staff_rows(service: Service, team: Team | None) -> list[tuple]:
+def staff_rows(service: Service, team: Team | None) -> list[Row]:
     """(id, uuid, in_team) of the service's active staff, by id; in_team is True without a team."""
     return _by_id(_select(*_staff(service.pk, team.pk if team is not None else None)))
 
@@ -160,7 +169,7 @@ def _working_hours(staff: Staff, location_ids: Sequence[int]) -> Read:
     return sql, params, [None, None, None, _f(WorkingHours, "start_time"), _f(WorkingHours, "end_time")]
 
 
-def working_hours_rows(staff_ids: Sequence[int], location_ids: Sequence[int]) -> list[tuple]:
+def working_hours_rows(staff_ids: Sequence[int], location_ids: Sequence[int]) -> list[Row]:
     """(staff_id, location_id, weekday, start_time, end_time) of these owners."""
     return _select(*_working_hours(staff_ids, location_ids))
 
@@ -172,11 +181,17 @@ def _date_overrides(staff: Staff, location_ids: Sequence[int], first: date, last
         f" WHERE {owners} AND date >= %s AND date <= %s"
     )
     adapt = connection.ops.adapt_datefield_value
-    fields = [None, None, _f(DateOverride, "date"), _f(DateOverride, "start_time"), _f(DateOverride, "end_time")]
+    fields: list[Field[Any, Any] | None] = [
+        None,
+        None,
+        _f(DateOverride, "date"),
+        _f(DateOverride, "start_time"),
+        _f(DateOverride, "end_time"),
+    ]
     return sql, [*params, adapt(first), adapt(last)], fields
 
 
-def date_override_rows(staff_ids: Sequence[int], location_ids: Sequence[int], first: date, last: date) -> list[tuple]:
+def date_override_rows(staff_ids: Sequence[int], location_ids: Sequence[int], first: date, last: date) -> list[Row]:
     """(staff_id, location_id, date, start_time, end_time) of these owners from `first` to `last`."""
     return _select(*_date_overrides(staff_ids, location_ids, first, last))
 
@@ -190,7 +205,7 @@ def _time_off(staff: Staff, location_ids: Sequence[int], lo: datetime, hi: datet
     return sql, [*params, _moment(hi), _moment(lo)], [None, None, _f(TimeOff, "starts_at"), _f(TimeOff, "ends_at")]
 
 
-def time_off_rows(staff_ids: Sequence[int], location_ids: Sequence[int], lo: datetime, hi: datetime) -> list[tuple]:
+def time_off_rows(staff_ids: Sequence[int], location_ids: Sequence[int], lo: datetime, hi: datetime) -> list[Row]:
     """(staff_id, location_id, starts_at, ends_at) of these owners' time off overlapping (lo, hi)."""
     return _select(*_time_off(staff_ids, location_ids, lo, hi))
 
@@ -209,13 +224,20 @@ def _bookings(staff: Staff, location_ids: Sequence[int], lo: datetime, hi: datet
     if ignore_id is not None:
         sql += " AND id <> %s"
         params.append(ignore_id)
-    fields = [None, None, _f(Booking, "blocked_start"), _f(Booking, "blocked_end"), _f(Booking, "is_group"), None]
+    fields: list[Field[Any, Any] | None] = [
+        None,
+        None,
+        _f(Booking, "blocked_start"),
+        _f(Booking, "blocked_end"),
+        _f(Booking, "is_group"),
+        None,
+    ]
     return sql, params, fields
 
 
 def booking_rows(
     staff_ids: Sequence[int], location_ids: Sequence[int], lo: datetime, hi: datetime, ignore_id: int | None
-) -> list[tuple]:
+) -> list[Row]:
     """(staff_id, location_id, blocked_start, blocked_end, is_group, service_id) of active bookings
     overlapping (lo, hi): of these staff, or of these locations with no staff (not group sessions)."""
     return _select(*_bookings(staff_ids, location_ids, lo, hi, ignore_id))
@@ -250,7 +272,7 @@ def hold_rows(
     lo: datetime,
     hi: datetime,
     ignore_id: int | None,
-) -> list[tuple]:
+) -> list[Row]:
     """(staff_id, location_id, service_id, service kind, starts_at, blocked_start, blocked_end,
     party_size) of active, unexpired holds of these owners overlapping (lo, hi)."""
     return _select(*_holds(staff_ids, location_ids, now, lo, hi, ignore_id))
@@ -260,12 +282,12 @@ class ScheduleRows(NamedTuple):
     """The six reads' rows, each list exactly what its single read (`staff_rows`, `working_hours_rows`, ...)
     returns; the five after the staff those of the staff the engine schedules (see `schedule_rows`)."""
 
-    staff: list[tuple]
-    working_hours: list[tuple]
-    date_overrides: list[tuple]
-    time_off: list[tuple]
-    bookings: list[tuple]
-    holds: list[tuple]
+    staff: list[Row]
+    working_hours: list[Row]
+    date_overrides: list[Row]
+    time_off: list[Row]
+    bookings: list[Row]
+    holds: list[Row]
 
 
 def _cte(tag: int) -> str:
@@ -280,7 +302,7 @@ _SLOTS_OF = {
 }
 # The field whose database type an empty slot's NULL is cast to: PostgreSQL types a bare NULL as
 # text, and text does not unite with a date, a timestamp or a uuid of another branch.
-_NULL_AS = {
+_NULL_AS: dict[str, Field[Any, Any]] = {
     "int": models.BigIntegerField(),
     "date": models.DateField(),
     "time": models.TimeField(),
@@ -296,14 +318,14 @@ _NULL_AS = {
 _NULLS: dict[str, tuple[str, ...]] = {}
 
 
-def _nulls(conn) -> tuple[str, ...]:
+def _nulls(conn: BaseDatabaseWrapper) -> tuple[str, ...]:
     nulls = _NULLS.get(conn.vendor)
     if nulls is None:
         nulls = _NULLS[conn.vendor] = tuple(f"CAST(NULL AS {_NULL_AS[kind].cast_db_type(conn)})" for kind in _SLOTS)
     return nulls
 
 
-def _kind(field: Field | None) -> str:
+def _kind(field: Field[Any, Any] | None) -> str:
     if field is None or isinstance(field, models.IntegerField | models.ForeignKey):
         return "int"
     if isinstance(field, models.DateTimeField):  # before DateField, its parent
@@ -321,7 +343,11 @@ def _kind(field: Field | None) -> str:
     raise TypeError(f"no union slot for {field!r}")
 
 
-def _union(conn, reads: Sequence[Read]) -> tuple[str, list, list[tuple]]:
+# How to take one read's row back out of a union row: pick its columns, then convert them.
+Split = tuple[Callable[[Row], Any], list[Conversion]]
+
+
+def _union(conn: BaseDatabaseWrapper, reads: Sequence[Read]) -> tuple[str, list[Any], list[Split]]:
     """One UNION ALL of `reads`, tagged by position, and for each read how to take its rows back out.
 
     Each read keeps its own SQL as a CTE (`_cte(tag)`, names c0, c1, ... for its columns), which the
@@ -329,11 +355,15 @@ def _union(conn, reads: Sequence[Read]) -> tuple[str, list, list[tuple]]:
     (so the owner, staff_id and location_id, in the first two).
     """
     nulls = _nulls(conn)
-    ctes, branches, params, splits = [], [], [], []
+    ctes: list[str] = []
+    branches: list[str] = []
+    params: list[Any] = []
+    splits: list[Split] = []
     for tag, (sql, read_params, fields) in enumerate(reads):
         names = [f"c{index}" for index in range(len(fields))]
         free = {kind: iter(slots) for kind, slots in _SLOTS_OF.items()}
-        slots, positions = list(nulls), []  # positions: where each column of the read lands in a row
+        slots = list(nulls)
+        positions: list[int] = []  # where each column of the read lands in a row
         for name, field in zip(names, fields, strict=True):
             slot = next(free[_kind(field)])
             slots[slot] = name
@@ -374,7 +404,7 @@ def schedule_rows(
     sql, params, splits = _union(conn, reads)
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        rows: list[Row] = cursor.fetchall()
     result = ScheduleRows([], [], [], [], [], [])
     for row in rows:
         tag = row[0]

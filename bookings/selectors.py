@@ -7,14 +7,24 @@ caller may not act for is the same 404 as a row that does not exist. Selectors r
 """
 
 import uuid
+from collections.abc import Collection
+from typing import Any, TypeVar
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet
 
 from bookings.models import Booking, Participant
 from holds.models import Hold
 from organizations.errors import NotFound
 from organizations.keys import key_organization_ids
 from organizations.models import ApiKey, Customer, Location, Organization, Service, StaffMember, Team
+
+# What a contract calls a row: a UUID (as text or parsed), an integer id (as text or int), for a
+# booking also its `book_...` id or confirmation number.
+Ref = str | int | uuid.UUID
+# The organizations a caller may act for (a key's set, a user's list, one organization's id).
+OrganizationIds = Collection[int]
+
+_M = TypeVar("_M", bound=Model)
 
 
 def organization_for_key(slug: str, api_key: ApiKey) -> Organization:
@@ -44,10 +54,10 @@ def service_for_key(org_slug: str, service_slug: str, api_key: ApiKey) -> Servic
     return service
 
 
-def _by_ref(queryset, ref, label: str):
+def _by_ref(queryset: QuerySet[_M], ref: Ref, label: str) -> _M:
     """A row by UUID or integer id within `queryset`; unknown or malformed: 404."""
     ref = str(ref).strip()
-    lookup = None
+    lookup: dict[str, Any] | None = None
     try:
         lookup = {"uuid": uuid.UUID(ref)}
     except ValueError:
@@ -59,7 +69,7 @@ def _by_ref(queryset, ref, label: str):
     return row
 
 
-def booking_by_ref(bookings, ref) -> Booking:
+def booking_by_ref(bookings: QuerySet[Booking], ref: Ref) -> Booking:
     """A booking of `bookings` by any of its ids: `book_...`, its confirmation number (the same,
     upper-cased), uuid or integer id; unknown or malformed (a NUL, say, which PostgreSQL refuses
     to compare): 404."""
@@ -67,7 +77,7 @@ def booking_by_ref(bookings, ref) -> Booking:
     if not ref.lower().startswith("book_"):
         return _by_ref(bookings, ref, "Booking")
     booking = None
-    if len(ref) <= Booking._meta.get_field("public_id").max_length and ref.isprintable():
+    if len(ref) <= (Booking._meta.get_field("public_id").max_length or 0) and ref.isprintable():
         booking = bookings.filter(public_id=ref.lower()).first()
     if booking is None:
         raise NotFound("Booking not found")
@@ -81,29 +91,32 @@ def service_by_slug(organization: Organization, slug: str) -> Service:
     return service
 
 
-def service_by_ref(organization_ids, ref) -> Service:
+def service_by_ref(organization_ids: OrganizationIds, ref: Ref) -> Service:
     return _by_ref(Service.objects.filter(organization_id__in=organization_ids), ref, "Service")
 
 
-def location_by_ref(organization_ids, ref) -> Location:
+def location_by_ref(organization_ids: OrganizationIds, ref: Ref) -> Location:
     return _by_ref(
         Location.objects.select_related("organization").filter(organization_id__in=organization_ids), ref, "Location"
     )
 
 
-def staff_by_ref(organization_ids, ref) -> StaffMember:
+def staff_by_ref(organization_ids: OrganizationIds, ref: Ref) -> StaffMember:
     return _by_ref(StaffMember.objects.filter(organization_id__in=organization_ids), ref, "Staff member")
 
 
-def participant_by_ref(participants, ref, *, label: str = "Participant"):
+def participant_by_ref(participants: QuerySet[Participant], ref: Ref, *, label: str = "Participant") -> Participant:
     """A participant of `participants` by uuid or integer id; `label` names the 404 (an invite link
     answers "Booking not found", revealing nothing of who takes part)."""
     return _by_ref(participants, ref, label)
 
 
-def team_by_ref(organization_ids, ref) -> Team:
+def team_by_ref(organization_ids: OrganizationIds, ref: Ref) -> Team:
     return _by_ref(Team.objects.filter(organization_id__in=organization_ids), ref, "Team")
 
+
+# The longest public id a booking has: anything longer is none (and never reaches the database).
+PUBLIC_ID_MAX: int = Booking._meta.get_field("public_id").max_length or 32
 
 # What the full booking resource nests, read with it in one query.
 BOOKING_RELATED = (
@@ -132,7 +145,7 @@ def bookings_visible_to(api_key: ApiKey) -> QuerySet[Booking]:
     return bookings.filter(created_by_key=api_key)
 
 
-def hold_for_key(hold_id: object, api_key: ApiKey) -> Hold:
+def hold_for_key(hold_id: uuid.UUID | str, api_key: ApiKey) -> Hold:
     """A hold the key may see: its organizations' holds; a session token only the holds it made."""
     holds = Hold.objects.select_related("service", "location", "staff").filter(
         organization_id__in=key_organization_ids(api_key)
@@ -154,7 +167,7 @@ def organization_by_slug_for_key(slug: str, api_key: ApiKey) -> Organization:
     return organization
 
 
-def active_service_by_id(organization_ids, service_id: int) -> Service:
+def active_service_by_id(organization_ids: OrganizationIds, service_id: int) -> Service:
     """A bookable service by its integer id, within these organizations."""
     service = (
         Service.objects.select_related("organization")
@@ -166,7 +179,7 @@ def active_service_by_id(organization_ids, service_id: int) -> Service:
     return service
 
 
-def location_by_id(organization_ids, location_id: int) -> Location:
+def location_by_id(organization_ids: OrganizationIds, location_id: int) -> Location:
     location = (
         Location.objects.select_related("organization")
         .filter(organization_id__in=organization_ids, id=location_id)
@@ -177,14 +190,14 @@ def location_by_id(organization_ids, location_id: int) -> Location:
     return location
 
 
-def staff_by_id(organization_ids, staff_id: int) -> StaffMember:
+def staff_by_id(organization_ids: OrganizationIds, staff_id: int) -> StaffMember:
     staff = StaffMember.objects.filter(organization_id__in=organization_ids, id=staff_id).first()
     if staff is None:
         raise NotFound("Staff member not found")
     return staff
 
 
-def booking_by_id(organization_ids, booking_id: int) -> Booking:
+def booking_by_id(organization_ids: OrganizationIds, booking_id: int) -> Booking:
     booking = (
         Booking.objects.select_related("organization", "service", "location")
         .filter(organization_id__in=organization_ids, id=booking_id)
@@ -195,7 +208,7 @@ def booking_by_id(organization_ids, booking_id: int) -> Booking:
     return booking
 
 
-def customer_by_uuid(organization_ids, customer_uuid: uuid.UUID) -> Customer:
+def customer_by_uuid(organization_ids: OrganizationIds, customer_uuid: uuid.UUID) -> Customer:
     customer = Customer.objects.filter(organization_id__in=organization_ids, uuid=customer_uuid).first()
     if customer is None:
         raise NotFound("Customer not found")
@@ -204,3 +217,69 @@ def customer_by_uuid(organization_ids, customer_uuid: uuid.UUID) -> Customer:
 
 def active_participants(booking: Booking) -> QuerySet[Participant]:
     return booking.participants.filter(status=Participant.Status.ACTIVE).select_related("customer")
+
+
+# --- The customer pages: no key, so organizations by slug and what a browser's session names ---
+def organizations_with_booking_pages() -> QuerySet[Organization]:
+    """Organizations that have at least one active service offered somewhere: their booking pages."""
+    bookable = Service.objects.filter(organization_id=OuterRef("pk"), active=True, locations__isnull=False)
+    return Organization.objects.filter(Exists(bookable)).order_by("name")
+
+
+def organization_by_slug(slug: str) -> Organization:
+    organization = Organization.objects.filter(slug=slug).first()
+    if organization is None:
+        raise NotFound("Organization not found")
+    return organization
+
+
+def bookable_services(organization: Organization) -> list[Service]:
+    """The organization's active services with their locations and active staff, in catalogue order."""
+    return list(
+        Service.objects.filter(organization=organization, active=True, locations__isnull=False)
+        .distinct()
+        .order_by("id")
+        .prefetch_related(
+            Prefetch("locations", Location.objects.select_related("organization").order_by("id")),
+            Prefetch("staff", StaffMember.objects.filter(active=True).order_by("id")),
+        )
+    )
+
+
+def bookable_service(organization: Organization, slug: str) -> Service:
+    """One of `bookable_services`, by slug; else 404."""
+    service = next((s for s in bookable_services(organization) if s.slug == slug), None)
+    if service is None:
+        raise NotFound("Service not found")
+    return service
+
+
+def holds_by_uuids(organization: Organization | None, uuids: Collection[Any]) -> QuerySet[Hold]:
+    """The holds with these uuids (of one organization, if given), with what a page shows of them."""
+    holds = Hold.objects.filter(uuid__in=list(uuids)).select_related("organization", "service", "location", "staff")
+    return holds.filter(organization=organization) if organization is not None else holds
+
+
+def booking_by_public_id(public_id: str) -> Booking:
+    public_id = str(public_id).strip().lower()
+    booking = None
+    if len(public_id) <= PUBLIC_ID_MAX and public_id.isprintable():
+        booking = (
+            Booking.objects.select_related("organization", "service", "location", "staff")
+            .filter(public_id=public_id)
+            .first()
+        )
+    if booking is None:
+        raise NotFound("Booking not found")
+    return booking
+
+
+def booking_by_checkout_session(session_id: str) -> Booking | None:
+    """The booking whose deposit a Stripe Checkout Session takes (its id is Stripe's, unguessable)."""
+    if not session_id or len(session_id) > 255 or not session_id.isprintable():
+        return None
+    return (
+        Booking.objects.select_related("organization", "service", "location", "staff")
+        .filter(stripe_checkout_session_id=session_id)
+        .first()
+    )

@@ -16,6 +16,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from http.client import HTTPMessage
+from typing import IO
 
 from django.conf import settings
 from django.db import transaction
@@ -82,7 +84,9 @@ def deliveries_claim(*, now: datetime, batch: int) -> list[int]:
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """A redirect is an answer, not an instruction: following it could post the event elsewhere."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
+    ) -> urllib.request.Request | None:
         return None
 
 
@@ -131,7 +135,7 @@ def webhook_send(*, endpoint: WebhookEndpoint, body: bytes, event_id: str) -> Se
     return result
 
 
-def _excerpt(response) -> str:
+def _excerpt(response: IO[bytes]) -> str:
     try:
         return response.read(RESPONSE_EXCERPT_CHARS * 4).decode("utf-8", "replace")[:RESPONSE_EXCERPT_CHARS]
     except Exception:  # noqa: BLE001 - the excerpt is a courtesy

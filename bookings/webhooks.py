@@ -4,6 +4,8 @@
 event. Delivery (`manage.py deliver_webhooks`) reads the outbox later.
 """
 
+from typing import Any
+
 from django.utils import timezone
 
 from bookings.caching.catalog import webhook_endpoints_exist_cached
@@ -23,7 +25,7 @@ EVENT_TYPES = (
 )
 
 
-def webhook_emit(*, organization: Organization, event_type: str, data: dict) -> WebhookEvent:
+def webhook_emit(*, organization: Organization, event_type: str, data: dict[str, Any]) -> WebhookEvent:
     """Write the event and one pending delivery per active endpoint that subscribes to it."""
     assert event_type in EVENT_TYPES, event_type
     event = WebhookEvent.objects.create(organization=organization, type=event_type, data=data)
@@ -39,7 +41,7 @@ def webhook_emit(*, organization: Organization, event_type: str, data: dict) -> 
     return event
 
 
-def booking_event_data(booking: Booking) -> dict:
+def booking_event_data(booking: Booking) -> dict[str, Any]:
     """The `data` of every booking.* event."""
     return {
         "id": booking.public_id,
@@ -50,13 +52,13 @@ def booking_event_data(booking: Booking) -> dict:
         "service_id": str(booking.service.uuid),
         "service_slug": booking.service.slug,
         "location_id": str(booking.location.uuid),
-        "staff_id": str(booking.staff.uuid) if booking.staff_id else None,
+        "staff_id": str(booking.staff.uuid) if booking.staff is not None else None,
         "starts_at": booking.starts_at.isoformat(),
         "ends_at": booking.ends_at.isoformat(),
         "timezone": booking.timezone,
         "party_size": booking.party_size,
         "contact": {"name": booking.contact_name, "email": booking.contact_email, "phone": booking.contact_phone},
-        "series_id": str(booking.series.uuid) if booking.series_id else None,
+        "series_id": str(booking.series.uuid) if booking.series is not None else None,
         "cancelled_at": booking.cancelled_at.isoformat() if booking.cancelled_at else None,
         "cancellation_reason": booking.cancellation_reason,
     }

@@ -24,11 +24,13 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
         self._clients = {}
         self._incr_scripts = {}
 
+    # _get_connection_pool and _client are Django's RedisCacheClient internals (this class's reason
+    # to exist), which django-stubs leaves out.
     def get_client(self, key=None, *, write=False):
-        pool = self._get_connection_pool(write)
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
         client = self._clients.get(id(pool))
         if client is None:
-            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
         return client
 
     def incr(self, key, delta):

@@ -5,6 +5,7 @@ SQLite file with local-memory cache and console email. Production sets the varia
 README.md.
 """
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -105,6 +106,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrency tests need a file (threads do not share an in-memory database).
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Each checkout tests in a database of its own: two checkouts of this project on one server
+    # (worktrees, CI beside a developer) would otherwise drop each other's test_<name> mid-run.
+    checkout = hashlib.blake2b(str(BASE_DIR).encode(), digest_size=4).hexdigest()
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{checkout}"}
     # Prepared statements: a statement a connection has run DB_PREPARE_THRESHOLD times is parsed
     # and planned once, not on every run (parsing and planning were about half of PostgreSQL's CPU
     # in a booking, sampled with perf). A pooler in transaction mode without prepared-statement
@@ -136,12 +141,15 @@ else:
 
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "bookings.api.errors.ratelimited"
-# How long a public availability answer may be reused (bookings/availability_cache.py); 0: never.
+# How long a public availability answer may be reused (bookings/caching/availability.py); 0: never.
 AVAILABILITY_CACHE_SECONDS = int(os.environ.get("AVAILABILITY_CACHE_SECONDS", "10"))
-# How long the service an API key names by slugs may be reused (bookings/catalog_cache.py); 0: never.
+# How long the service an API key names by slugs may be reused (bookings/caching/catalog.py); 0: never.
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "300"))
 # Bookings one API key may create per minute on the public API.
 BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "10/m")
+# The booking pages have no key: per client address, holds placed (a slot picked) per minute; their
+# confirmations count against BOOKING_RATE_LIMIT per address.
+PAGE_HOLD_RATE_LIMIT = os.environ.get("PAGE_HOLD_RATE_LIMIT", "20/m")
 # Session tokens (POST /api/v1/sessions): how long one lives, and how many may be minted per public
 # key and per client address. Every widget load mints one, so the per-key limit is the merchant's
 # whole traffic (60/m: one a second); one visitor needs one per SESSION_TOKEN_MINUTES, so 10/m

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 
 from organizations.models import ApiKey, Location, Organization, Service, StaffMember, TimestampedModel
+from organizations.querysets import NotifyingQuerySet
 
 
 class Hold(TimestampedModel):
@@ -30,6 +31,8 @@ class Hold(TimestampedModel):
     released_by = models.CharField(
         max_length=200, blank=True, help_text="Who gave the slot back: key:<prefix>, user:<username> or system."
     )
+
+    objects = NotifyingQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

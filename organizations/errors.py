@@ -1,11 +1,15 @@
 """The one domain error type. Services raise these; one exception handler maps them to HTTP."""
 
+from typing import Any
+
 
 class DomainError(Exception):
     status_code = 400
     default_detail = "Invalid request"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int | None = None, extra: dict | None = None):
+    def __init__(
+        self, detail: str | None = None, *, retry_after: int | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
         self.detail = detail or self.default_detail
         self.retry_after = retry_after
         self.extra = extra or {}

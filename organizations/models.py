@@ -3,12 +3,15 @@
 import uuid
 import zoneinfo
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+
+from organizations.querysets import NotifyingQuerySet, ThroughQuerySet, through_queryset_install
 
 
 @cache
@@ -40,6 +43,10 @@ class TimestampedModel(models.Model):
         abstract = True
 
 
+class OrganizationQuerySet(NotifyingQuerySet):
+    organization_path = "pk"
+
+
 class Organization(TimestampedModel):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
@@ -55,11 +62,15 @@ class Organization(TimestampedModel):
     # Reminder emails (`manage.py send_reminders`, bookings/notifications/reminders.py).
     # db_default too: code that predates the field (a rolling deploy) can still insert organizations.
     reminder_lead_minutes = models.PositiveIntegerField(
-        default=1440, db_default=1440, help_text="Email a reminder this long before each booking (1440: 24 hours; 0: none)."
+        default=1440,
+        db_default=1440,
+        help_text="Email a reminder this long before each booking (1440: 24 hours; 0: none).",
     )
     second_reminder_lead_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Optionally a second reminder, e.g. 120 for 2 hours before."
     )
+
+    objects = OrganizationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -104,6 +115,8 @@ class Location(TimestampedModel):
         max_length=64, blank=True, validators=[validate_timezone], help_text="Blank: the organization's."
     )
 
+    objects = NotifyingQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
 
@@ -121,6 +134,8 @@ class StaffMember(TimestampedModel):
     email = models.EmailField(blank=True)
     active = models.BooleanField(default=True)
 
+    objects = NotifyingQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         verbose_name = "staff member"
@@ -133,6 +148,8 @@ class Team(TimestampedModel):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(max_length=200)
     members = models.ManyToManyField(StaffMember, related_name="teams", blank=True)
+
+    objects = NotifyingQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -170,6 +187,8 @@ class Service(TimestampedModel):
         help_text='Questions asked at booking: [{"key": "allergies", "type": "string", "required": false}]. '
         "Types: string, number, boolean.",
     )
+
+    objects = NotifyingQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -233,6 +252,8 @@ class WorkingHours(ScheduleRule):
     start_time = models.TimeField()
     end_time = models.TimeField()
 
+    objects = NotifyingQuerySet.as_manager()
+
     class Meta:
         ordering = ["weekday", "start_time"]
         verbose_name_plural = "working hours"
@@ -262,6 +283,8 @@ class TimeOff(ScheduleRule):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
+
+    objects = NotifyingQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]
@@ -294,6 +317,8 @@ class DateOverride(ScheduleRule):
     start_time = models.TimeField(null=True, blank=True)
     end_time = models.TimeField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True)
+
+    objects = NotifyingQuerySet.as_manager()
 
     class Meta:
         ordering = ["date", "start_time"]
@@ -343,7 +368,7 @@ class Customer(TimestampedModel):
     def __str__(self) -> str:
         return self.full_name or self.email
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Emails are compared case-insensitively; storing them lower-cased keeps the unique
         # constraint meaningful on every database.
         self.email = (self.email or "").strip().lower()
@@ -391,6 +416,9 @@ class ApiKey(TimestampedModel):
         related_name="issued_keys",
         help_text="Session tokens: the public key that minted this one (POST /api/v1/sessions).",
     )
+    # Not a field: the organizations the key may act for, cached on the instance by
+    # organizations.keys.key_organization_ids (declared for the type checker only).
+    _organization_ids: set[int]
 
     class Meta:
         ordering = ["-id"]
@@ -402,3 +430,18 @@ class ApiKey(TimestampedModel):
     def clean(self) -> None:
         if self.kind == self.Kind.CUSTOMER and self.customer_id is None:
             raise ValidationError({"customer": "A customer key must name its customer."})
+
+
+# The many-to-many tables of the catalogue: their rows send no model signals (see organizations/querysets.py).
+class ServiceLinkQuerySet(ThroughQuerySet):
+    organization_path = "service__organization"
+
+
+class TeamMemberQuerySet(ThroughQuerySet):
+    organization_path = "team__organization"
+
+
+through_queryset_install(Service.locations.through, ServiceLinkQuerySet)
+through_queryset_install(Service.staff.through, ServiceLinkQuerySet)
+through_queryset_install(Team.members.through, TeamMemberQuerySet)
+through_queryset_install(ApiKey.organizations.through, ThroughQuerySet)

@@ -1,6 +1,10 @@
 """Catalogue services that more than one surface needs."""
 
+from collections.abc import Sequence
+from typing import Any, cast
+
 from django.db import connections, router
+from django.db.models import Field
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 
@@ -62,7 +66,7 @@ def _insert_returning_or_existing(customer: Customer, using: str) -> Customer | 
     connection = connections[using]
     fields = Customer._meta.concrete_fields
     insert_sql, insert_params = _insert_sql(customer, using, returning=fields)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in fields)  # concrete: never None
     table = connection.ops.quote_name(Customer._meta.db_table)
     sql = (
         f"WITH inserted AS ({insert_sql}) SELECT true, {columns} FROM inserted"
@@ -86,7 +90,7 @@ def _insert_returning_or_existing(customer: Customer, using: str) -> Customer | 
     return customer
 
 
-def _insert_sql(customer: Customer, using: str, *, returning) -> tuple[str, tuple]:
+def _insert_sql(customer: Customer, using: str, *, returning: Sequence["Field[Any, Any]"]) -> tuple[str, Sequence[Any]]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING `returning`, built by Django's own compiler."""
     query = InsertQuery(Customer, on_conflict=OnConflict.IGNORE)
     query.insert_values([f for f in Customer._meta.local_concrete_fields if not f.primary_key], [customer])

@@ -39,7 +39,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 # Browser tests (Playwright + Debian's Chromium + axe-core): fixtures in tests/browser.py.
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.salon"]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -138,6 +138,7 @@ def make_core_booking(service: Service, *, starts_at: datetime, customer: Custom
     from bookings.services.bookings import booking_create
 
     location = kwargs.pop("location", None) or service.locations.first()
+    assert location is not None, "the service needs a location"
     customer = customer or make_customer(service.organization)
     return booking_create(
         service=service, location=location, starts_at=starts_at, customer=customer, actor=SYSTEM, **kwargs

@@ -13,6 +13,7 @@ import threading
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 
 
 def free_port() -> int:
@@ -23,7 +24,7 @@ def free_port() -> int:
 
 class _Collector:
     def __init__(self, delay: float):
-        self.envelopes = []
+        self.envelopes: list[Envelope] = []
         self.lock = threading.Lock()
         self.delay = delay
 
@@ -60,7 +61,7 @@ class SmtpServer:
     def messages(self) -> list[EmailMessage]:
         with self._collector.lock:
             envelopes = list(self._collector.envelopes)
-        return [email.message_from_bytes(e.original_content, policy=email.policy.default) for e in envelopes]
+        return [email.message_from_bytes(e.original_content or b"", policy=email.policy.default) for e in envelopes]
 
     @property
     def recipients(self) -> list[list[str]]:

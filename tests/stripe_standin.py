@@ -42,11 +42,15 @@ def unflatten(pairs: list[tuple[str, str]]) -> dict:
 
 
 class StripeStandIn:
-    """Serves POST /v1/checkout/sessions and GET /v1/checkout/sessions/{id}, honouring Idempotency-Key."""
+    """Serves POST /v1/checkout/sessions, GET /v1/checkout/sessions/{id} and POST /v1/refunds, honouring
+    Idempotency-Key. `pay(session_id)` completes a session as a customer paying it would.
+    `fail_with`: every POST answers that status; `fail_refunds_with`: only refunds do."""
 
-    def __init__(self, *, fail_with: int | None = None):
+    def __init__(self, *, fail_with: int | None = None, fail_refunds_with: int | None = None):
         self.fail_with = fail_with
+        self.fail_refunds_with = fail_refunds_with
         self.sessions: dict[str, dict] = {}
+        self.refunds: dict[str, dict] = {}
         self.requests: list[dict] = []
         self._by_idempotency_key: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -62,9 +66,19 @@ class StripeStandIn:
                     )
                     if standin.fail_with:
                         return self._json(standin.fail_with, {"error": {"type": "api_error", "message": "down"}})
+                    key = self.headers.get("Idempotency-Key")
+                    if self.path == "/v1/refunds":
+                        if standin.fail_refunds_with:
+                            error = {"error": {"type": "api_error", "message": "refunds down"}}
+                            return self._json(standin.fail_refunds_with, error)
+                        if key and key in standin._by_idempotency_key:
+                            return self._json(200, standin.refunds[standin._by_idempotency_key[key]])
+                        status, refund = standin._new_refund(params)
+                        if status == 200 and key:
+                            standin._by_idempotency_key[key] = refund["id"]
+                        return self._json(status, refund)
                     if self.path != "/v1/checkout/sessions":
                         return self._json(404, {"error": {"type": "invalid_request_error", "message": "no route"}})
-                    key = self.headers.get("Idempotency-Key")
                     if key and key in standin._by_idempotency_key:
                         return self._json(200, standin.sessions[standin._by_idempotency_key[key]])
                     session = standin._new_session(params)
@@ -118,13 +132,49 @@ class StripeStandIn:
             "expires_at": int(params.get("expires_at") or time.time() + 86400),
             "created": int(time.time()),
             "url": f"https://checkout.stripe.test/c/pay/{session_id}",
+            "payment_intent": None,
         }
         self.sessions[session_id] = session
         return session
 
+    def pay(self, session_id: str) -> dict:
+        """The customer pays: the session completes with a payment intent (what a refund names)."""
+        with self._lock:
+            session = self.sessions[session_id]
+            session.update(status="complete", payment_status="paid", payment_intent="pi_test_" + secrets.token_hex(12))
+            return dict(session)
+
+    def _new_refund(self, params: dict) -> tuple[int, dict]:
+        """A refund of a paid session's payment intent, at most what was paid (as Stripe refuses more)."""
+        intent = params.get("payment_intent")
+        paid = next((s for s in self.sessions.values() if intent and s.get("payment_intent") == intent), None)
+        if paid is None:
+            return 400, {"error": {"type": "invalid_request_error", "message": f"No such payment_intent: {intent}"}}
+        amount = int(params.get("amount") or paid["amount_total"])
+        refunded = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent)
+        if amount + refunded > paid["amount_total"]:
+            return 400, {"error": {"type": "invalid_request_error", "message": "Refund exceeds the charge"}}
+        refund = {
+            "id": "re_test_" + secrets.token_hex(12),
+            "object": "refund",
+            "amount": amount,
+            "currency": paid["currency"],
+            "payment_intent": intent,
+            "reason": params.get("reason"),
+            "metadata": params.get("metadata", {}),
+            "status": "succeeded",
+            "created": int(time.time()),
+        }
+        self.refunds[refund["id"]] = refund
+        return 200, refund
+
+    @property
+    def refund_requests(self) -> list[dict]:
+        return [r for r in self.requests if r["method"] == "POST" and r["path"] == "/v1/refunds"]
+
     @property
     def created_sessions(self) -> list[dict]:
-        return [r for r in self.requests if r["method"] == "POST"]
+        return [r for r in self.requests if r["method"] == "POST" and r["path"] == "/v1/checkout/sessions"]
 
     def __enter__(self) -> "StripeStandIn":
         self._thread.start()

@@ -5,8 +5,10 @@ webhook included; `not_found` answers the paths under the API prefixes that no v
 `ratelimited` the requests django-ratelimit turns away.
 """
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -17,7 +19,7 @@ from organizations.errors import DomainError
 REQUIRED_MESSAGES = {"This field is required.", "This field may not be null.", "This field may not be blank."}
 
 
-def first_validation_message(errors, path: str = "") -> str:
+def first_validation_message(errors: Any, path: str = "") -> str:
     """Flatten DRF's nested error structure to one sentence naming the field, e.g.
     `contact.email is required` or `starts_at: Datetime has wrong format...`."""
     if isinstance(errors, dict):
@@ -39,7 +41,8 @@ def first_validation_message(errors, path: str = "") -> str:
     return f"{path}: {message}"
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response: Response | None
     if isinstance(exc, DomainError):
         response = Response({"detail": exc.detail, **exc.extra}, status=exc.status_code)
         if exc.retry_after is not None:
@@ -54,12 +57,14 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"detail": str(response.data["detail"])}
-    if response is not None and isinstance(exc, exceptions.Throttled) and exc.wait:
-        response["Retry-After"] = str(int(exc.wait) + 1)
+    if response is not None and isinstance(exc, exceptions.Throttled):
+        wait = exc.wait  # type: ignore[attr-defined]  # set by DRF; missing from djangorestframework-stubs 3.18
+        if wait:
+            response["Retry-After"] = str(int(wait) + 1)
     return response
 
 
-def ratelimited(request, exception=None):
+def ratelimited(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """django-ratelimit's view for a request over its limit (RATELIMIT_VIEW)."""
     response = JsonResponse({"detail": "Rate limit exceeded"}, status=429)
     response["Retry-After"] = "60"
@@ -67,7 +72,7 @@ def ratelimited(request, exception=None):
 
 
 @csrf_exempt
-def not_found(request, *args, **kwargs):
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Any path under /api/ or /bookings/ that no view serves: JSON, never an HTML page, DEBUG or not.
 
     CSRF-exempt as every API view is: else a POST to an unknown path got CsrfViewMiddleware's 403 page."""

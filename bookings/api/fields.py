@@ -49,7 +49,7 @@ class AwareDateTimeField(serializers.DateTimeField):
         if not isinstance(value, str):
             raise serializers.ValidationError("not an ISO 8601 date-time")
         try:
-            return parse_aware_datetime(value, self.field_name).astimezone(UTC)
+            return parse_aware_datetime(value, str(self.field_name)).astimezone(UTC)
         except InvalidInput as exc:
             raise serializers.ValidationError(exc.detail.removeprefix(f"{self.field_name}: ")) from exc
 

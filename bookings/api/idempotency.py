@@ -30,6 +30,7 @@ from bookings.services.idempotency import (
     idempotency_release,
     request_fingerprint,
 )
+from organizations.auth import request_api_key
 
 HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
@@ -59,10 +60,10 @@ class IdempotentCreateMixin:
         if key is None:
             return self.perform(request, self.prepare(request))
         claimed = idempotency_claim(
-            api_key=request.auth,
+            api_key=request_api_key(request),
             key=key.strip(),
             # The path as routed: `/bookings` and `/bookings/` are one request.
-            fingerprint=request_fingerprint(request.method, request.path_info.rstrip("/"), request.data),
+            fingerprint=request_fingerprint(str(request.method), request.path_info.rstrip("/"), request.data),
         )
         if isinstance(claimed, Replay):
             replay = Response(claimed.body, status=claimed.status_code)

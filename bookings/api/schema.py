@@ -41,6 +41,7 @@ ERROR_DESCRIPTIONS = {
     "409": "Conflict with the current state (slot taken, object in use).",
     "422": "Valid input that the business rules refuse.",
     "429": "Rate limit exceeded; see `Retry-After`.",
+    "502": "The payment provider could not be reached; nothing was changed, try again.",
 }
 
 

@@ -6,7 +6,7 @@ costs, and a booking pays for them on every create. What they read changes rarel
 organizations (slugs, booking policy), services (slug, active, every field the engine reads, and
 their locations), locations, staff members, which organizations a key may act for, and whether
 an organization has webhook endpoints (most have none, and every booking asks). Any write
-to those replaces the one catalog version (bookings/versioned_cache.py), so a cached row is never
+to those replaces the one catalog version (bookings/caching/versioned.py), so a cached row is never
 used after such a change has committed. A failed lookup (404) is never cached. Key revocation
 needs nothing here: authentication reads the key on every request.
 
@@ -18,7 +18,7 @@ and the public create use instead of reading them again.
 
 import hashlib
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from django.conf import settings
 from django.db.models import Prefetch, prefetch_related_objects
@@ -43,9 +43,10 @@ def _cached(kind: str, identity: str, fetch: Callable[[], T]) -> T:
     except CacheUnavailable:
         return fetch()
     if row is None:
-        row = fetch()
-        versioned_set(entry_key, version, row, settings.CATALOG_CACHE_SECONDS)
-    return row
+        fetched = fetch()
+        versioned_set(entry_key, version, fetched, settings.CATALOG_CACHE_SECONDS)
+        return fetched
+    return cast(T, row)  # stored by this function: what `fetch` returned
 
 
 def service_for_key_cached(org_slug: str, service_slug: str, api_key: ApiKey) -> Service:

@@ -48,15 +48,17 @@ def versioned_set(entry_key: str, version: str, value: Any, timeout: int) -> Non
         logger.exception("cache unreachable; %s not stored", entry_key)
 
 
-def _replace(version_key: str) -> None:
+def _replace(version_keys: tuple[str, ...]) -> None:
     try:
-        cache.set(version_key, uuid.uuid4().hex, timeout=None)
+        cache.set_many({key: uuid.uuid4().hex for key in version_keys}, timeout=None)
     except Exception:  # noqa: BLE001 - entries still expire with their own timeouts
-        logger.exception("cache unreachable; %s not replaced", version_key)
+        logger.exception("cache unreachable; %s not replaced", ", ".join(version_keys))
 
 
-def version_replace(version_key: str) -> None:
-    """Abandon every entry stored under the current token, now and once the transaction commits."""
-    _replace(version_key)
+def version_replace(*version_keys: str) -> None:
+    """Abandon every entry stored under these tokens, now and once the transaction commits."""
+    if not version_keys:
+        return
+    _replace(version_keys)
     if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: _replace(version_key))
+        transaction.on_commit(lambda: _replace(version_keys))

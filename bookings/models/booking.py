@@ -1,6 +1,7 @@
 """Bookings, their participants, recurring series and the audit trail."""
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,6 +21,7 @@ from organizations.models import (
     TimestampedModel,
     validate_timezone,
 )
+from organizations.querysets import NotifyingQuerySet
 
 # Base32, 5 bits a character: 12 characters are 60 bits, drawn with `secrets` (guessing is hopeless,
 # the issue asks for at least 50). Confirmation numbers are the upper-cased public id.
@@ -72,6 +74,7 @@ class Booking(TimestampedModel):
         REQUIRED = "required", "Deposit required"
         PAID = "paid", "Deposit paid"
         EXPIRED = "expired", "Checkout expired"
+        REFUNDED = "refunded", "Deposit refunded"
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     confirmation_number = models.CharField(max_length=32, unique=True, editable=False)
@@ -118,6 +121,8 @@ class Booking(TimestampedModel):
     payment_redirect_url = models.URLField(max_length=2000, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = NotifyingQuerySet.as_manager()
+
     class Meta:
         ordering = ["-starts_at"]
         indexes = [
@@ -154,7 +159,7 @@ class Booking(TimestampedModel):
     def __str__(self) -> str:
         return f"{self.confirmation_number} {self.service} {self.starts_at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.confirmation_number:
             self.confirmation_number = self.public_id.upper()
         super().save(*args, **kwargs)
@@ -166,6 +171,10 @@ class Booking(TimestampedModel):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+
+class ParticipantQuerySet(NotifyingQuerySet):
+    organization_path = "booking__organization"
 
 
 class Participant(TimestampedModel):
@@ -181,6 +190,8 @@ class Participant(TimestampedModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     note = models.TextField(blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ParticipantQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

@@ -5,6 +5,7 @@ import secrets
 from django.db import models
 
 from organizations.models import Organization, TimestampedModel
+from organizations.querysets import NotifyingQuerySet
 
 
 def new_webhook_secret() -> str:
@@ -19,6 +20,8 @@ class WebhookEndpoint(TimestampedModel):
     events = models.JSONField(default=list, blank=True, help_text="Event types to send; empty means all.")
     active = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
+
+    objects = NotifyingQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

@@ -7,6 +7,7 @@ group session each participant reads their own name, places, links and invite, n
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.template.loader import render_to_string
@@ -35,6 +36,19 @@ class RenderedEmail:
     participant: Participant | None = None
 
 
+class LocalTimes(TypedDict):
+    """When a booking is, in words, in the zone its customer reads it in."""
+
+    date: str
+    start: str
+    time: str
+    timezone: str
+
+
+# A template's context: the booking's rows and the words and links derived from them.
+Context = dict[str, Any]
+
+
 def booking_zone(booking: Booking) -> ZoneInfo:
     return ZoneInfo(booking.timezone) if booking.timezone else booking.location.tz
 
@@ -43,7 +57,7 @@ def _clock(moment: datetime) -> str:
     return f"{moment:%I:%M %p}".lstrip("0")
 
 
-def local_times(booking: Booking, starts_at: datetime, ends_at: datetime) -> dict:
+def local_times(booking: Booking, starts_at: datetime, ends_at: datetime) -> LocalTimes:
     """Start and end in the booking's time zone, as a customer reads them."""
     tz = booking_zone(booking)
     start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
@@ -55,7 +69,7 @@ def local_times(booking: Booking, starts_at: datetime, ends_at: datetime) -> dic
     }
 
 
-def booking_local_times(booking: Booking) -> dict:
+def booking_local_times(booking: Booking) -> LocalTimes:
     return local_times(booking, booking.starts_at, booking.ends_at)
 
 
@@ -68,7 +82,7 @@ def booking_recipients(booking: Booking) -> list[Participant | None]:
     return [p for p in participants if p.customer.email]
 
 
-def _context(booking: Booking, participant: Participant | None) -> dict:
+def _context(booking: Booking, participant: Participant | None) -> Context:
     name, email, _phone = invitee(booking, participant)
     return {
         "booking": booking,
@@ -92,7 +106,7 @@ def _invite_cancelled(booking: Booking, participant: Participant | None) -> bool
 
 
 def _rendered(
-    kind: str, template: str, subject: str, context: dict, booking: Booking, participant: Participant | None
+    kind: str, template: str, subject: str, context: Context, booking: Booking, participant: Participant | None
 ) -> RenderedEmail:
     ics = booking_ics(booking, participant=participant).decode()
     return RenderedEmail(

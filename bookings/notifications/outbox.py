@@ -197,7 +197,7 @@ def _record(outcomes: Sequence[Outcome], *, token: str, now: datetime, by: str) 
             OutboundEmail.objects.filter(pk=row.pk, claim_token=token).update(claim_token="", next_attempt_at=now)
             continue
         attempts = [*row.attempts, {"at": now.isoformat(), "by": by, "ok": not error, "error": error, "ms": outcome.ms}]
-        changes: dict = {"attempt_count": row.attempt_count + 1, "attempts": attempts, "claim_token": ""}
+        changes: dict[str, object] = {"attempt_count": row.attempt_count + 1, "attempts": attempts, "claim_token": ""}
         if not error:
             changes.update(status=Status.SENT, sent_at=now, last_error="")
         else:

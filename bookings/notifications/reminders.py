@@ -17,7 +17,7 @@ cancelled one never is.
 
 from datetime import datetime, timedelta
 
-from django.db.models import DateTimeField, Exists, F, OuterRef, Q, Subquery
+from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -47,7 +47,7 @@ def _leads_by_organization() -> dict[int, list[int]]:
     }
 
 
-def _due(lead_minutes: int, organization_ids: list[int], now: datetime):
+def _due(lead_minutes: int, organization_ids: list[int], now: datetime) -> QuerySet[Booking]:
     """Confirmed bookings whose reminder at this lead is due: starting within it, scheduled before it
     began, and with no reminder of this lead (or a shorter one) written for this start."""
     lead = timedelta(minutes=lead_minutes)

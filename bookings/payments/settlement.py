@@ -5,6 +5,9 @@
 (StripeEvent), so a replayed or concurrent copy changes nothing.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -17,9 +20,11 @@ from bookings.services.status import booking_cancel, booking_transition
 from organizations.errors import InvalidInput, Unprocessable
 
 STRIPE_ACTOR = Actor(system="stripe")
+# A Stripe event, or an object inside one, as a plain dict (what `to_dict()` gives).
+StripeDict = dict[str, Any]
 
 
-def stripe_event_construct(*, payload: bytes, signature: str | None) -> dict:
+def stripe_event_construct(*, payload: bytes, signature: str | None) -> StripeDict:
     """The verified event as a plain dict, or InvalidInput (400) when the signature does not match."""
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise Unprocessable("Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET)")
@@ -29,7 +34,8 @@ def stripe_event_construct(*, payload: bytes, signature: str | None) -> dict:
         raise InvalidInput("Invalid payload") from exc
     except stripe.SignatureVerificationError as exc:
         raise InvalidInput("Invalid Stripe-Signature") from exc
-    return event.to_dict()
+    data: StripeDict = event.to_dict()
+    return data
 
 
 def stripe_webhook_handle(*, payload: bytes, signature: str | None) -> str:
@@ -45,8 +51,8 @@ def stripe_webhook_handle(*, payload: bytes, signature: str | None) -> str:
         return _apply(event)  # if this fails, the record rolls back too and Stripe's retry runs it
 
 
-def _apply(event: dict) -> str:
-    handler = {
+def _apply(event: StripeDict) -> str:
+    handler: Callable[[Booking, StripeDict], str] | None = {
         "checkout.session.completed": checkout_completed,
         "checkout.session.async_payment_succeeded": checkout_completed,
         "checkout.session.expired": checkout_expired,
@@ -61,7 +67,7 @@ def _apply(event: dict) -> str:
     return handler(booking, session)
 
 
-def _booking_for_session(session: dict) -> Booking | None:
+def _booking_for_session(session: StripeDict) -> Booking | None:
     metadata = session.get("metadata") or {}
     booking_id = metadata.get("booking_id") or session.get("client_reference_id")
     queryset = Booking.objects.select_for_update()
@@ -80,9 +86,11 @@ def _payment_status_set(booking: Booking, payment_status: str, *, action: str) -
     booking.save(update_fields=["payment_status", "updated_at"])
 
 
-def checkout_completed(booking: Booking, session: dict) -> str:
+def checkout_completed(booking: Booking, session: StripeDict) -> str:
     if session.get("payment_status") not in ("paid", "no_payment_required"):
         return "awaiting payment"  # a delayed method; async_payment_succeeded follows
+    if booking.payment_status == Booking.PaymentStatus.REFUNDED:
+        return "refunded already"  # a late copy of the event must not mark a refunded deposit paid again
     if booking.payment_status != Booking.PaymentStatus.PAID:
         _payment_status_set(booking, Booking.PaymentStatus.PAID, action="deposit_paid")
     if booking.status == BookingStatus.PENDING:
@@ -94,7 +102,7 @@ def checkout_completed(booking: Booking, session: dict) -> str:
     return f"paid, booking already {booking.status}"
 
 
-def checkout_expired(booking: Booking, session: dict) -> str:
+def checkout_expired(booking: Booking, session: StripeDict) -> str:
     if booking.payment_status == Booking.PaymentStatus.PAID or booking.status != BookingStatus.PENDING:
         return f"nothing to do, booking {booking.status}"
     _payment_status_set(booking, Booking.PaymentStatus.EXPIRED, action="deposit_expired")

@@ -1,15 +1,9 @@
-"""Stripe's webhook, and the pages Stripe Checkout sends a customer back to."""
+"""Stripe's webhook. (The pages Stripe Checkout sends a customer back to are customer pages:
+bookings/pages/deposit.py, mounted by bookings/urls.py.)"""
 
 from django.urls import path
 
-from bookings.payments import pages, views
-
-app_name = "payments"
-
-urlpatterns = [
-    path("success", pages.payment_success, name="success"),
-    path("cancelled", pages.payment_cancelled, name="cancelled"),
-]
+from bookings.payments import views
 
 webhook_urlpatterns = [
     path("api/v1/stripe/webhook", views.StripeWebhookView.as_view(), name="stripe-webhook"),

@@ -1,14 +1,20 @@
 """Who made a change, for the audit trail."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from organizations.models import ApiKey
+
+if TYPE_CHECKING:  # for the annotations only: services need neither DRF nor the user model at import
+    from django.contrib.auth.models import User
+    from django.http import HttpRequest
+    from rest_framework.request import Request
 
 
 @dataclass(frozen=True)
 class Actor:
     key: ApiKey | None = None
-    user: object | None = None  # an admin user
+    user: "User | None" = None  # an admin user
     system: str = ""  # e.g. "stripe", "expire_holds"
 
     @property
@@ -23,8 +29,9 @@ class Actor:
 SYSTEM = Actor()
 
 
-def actor_for_request(request) -> Actor:
-    key = request.auth if isinstance(getattr(request, "auth", None), ApiKey) else None
+def actor_for_request(request: "HttpRequest | Request") -> Actor:
+    auth = getattr(request, "auth", None)  # DRF's requests only
+    key = auth if isinstance(auth, ApiKey) else None
     user = getattr(request, "user", None)
     if key is None and user is not None and getattr(user, "is_authenticated", False):
         return Actor(user=user)

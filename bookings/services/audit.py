@@ -3,8 +3,13 @@
 from bookings.models import Booking, BookingEvent
 from bookings.services.actors import Actor
 
+# What a change was from or to: a status, a note, a customer's uuid, or a booking's times and staff.
+AuditValue = str | dict[str, str | int] | None
 
-def audit_record(*, booking: Booking, action: str, actor: Actor, from_value=None, to_value=None) -> BookingEvent:
+
+def audit_record(
+    *, booking: Booking, action: str, actor: Actor, from_value: AuditValue = None, to_value: AuditValue = None
+) -> BookingEvent:
     return BookingEvent.objects.create(
         booking=booking,
         action=action,

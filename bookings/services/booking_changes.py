@@ -31,6 +31,7 @@ def booking_update(
         if starts_at is not None or ends_at is not None:
             length = booking.ends_at - booking.starts_at
             if starts_at is None:
+                assert ends_at is not None  # one of the two was given
                 starts_at = ends_at - length
             elif ends_at is not None and ends_at - starts_at != length:
                 minutes = int(length.total_seconds() // 60)

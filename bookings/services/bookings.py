@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -12,6 +13,7 @@ from bookings.notifications import booking_rescheduled_queue, participant_left_q
 from bookings.payments.checkout import DepositCheckout
 from bookings.services.actors import Actor
 from bookings.services.audit import audit_record
+from bookings.services.custom_fields import CustomFieldValue
 from bookings.services.quorum import session_confirm_on_quorum
 from bookings.services.reservation import Reservation, SlotLocks, row_insert, slot_reserve
 from bookings.webhooks import booking_event_data, webhook_emit
@@ -48,7 +50,7 @@ class BookingDraft:
     notes: str = ""
     customer_note: str = ""
     merchant_note: str = ""
-    custom_field_values: list[dict] = field(default_factory=list)
+    custom_field_values: list[CustomFieldValue] = field(default_factory=list)
     series: RecurringSeries | None = None
     hold: Hold | None = None  # the hold an appointment was made from
     checkout: DepositCheckout | None = None  # the deposit's Checkout Session, opened before the booking
@@ -62,7 +64,8 @@ class BookingDraft:
         }
 
 
-def participant_event_data(participant: Participant) -> dict:
+def participant_event_data(participant: Participant) -> dict[str, Any]:
+    """The `data` of every participant.* event."""
     return {
         "participant_id": str(participant.uuid),
         "customer_id": str(participant.customer.uuid),
@@ -109,7 +112,7 @@ def _place(reservation: Reservation, draft: BookingDraft, *, emails_booker: bool
 def _booking_insert(reservation: Reservation, draft: BookingDraft, *, is_group: bool = False) -> Booking:
     slot, service, location = reservation.slot, draft.service, draft.location
     deposit = service.deposit_minor
-    identity = {}
+    identity: dict[str, Any] = {}
     if draft.checkout is not None:
         checkout = draft.checkout
         identity = {
@@ -172,7 +175,7 @@ def booking_create(
     notes: str = "",
     customer_note: str = "",
     merchant_note: str = "",
-    custom_field_values: list[dict] | None = None,
+    custom_field_values: list[CustomFieldValue] | None = None,
     series: RecurringSeries | None = None,
     checkout: DepositCheckout | None = None,
     now: datetime | None = None,
@@ -233,15 +236,16 @@ def booking_create_from_hold(
     source: str = "",
     contact: Contact | None = None,
     notes: str = "",
-    custom_field_values: list[dict] | None = None,
+    custom_field_values: list[CustomFieldValue] | None = None,
     checkout: DepositCheckout | None = None,
+    timezone: str | None = None,
     now: datetime | None = None,
     emails_booker: bool = False,
 ) -> Booking:
     """Turn an active hold into a booking in one transaction: the slot passes with no gap.
 
-    Expired, released or unknown hold: 404. Already converted: 409. `emails_booker`: as for
-    `booking_create`.
+    Expired, released or unknown hold: 404. Already converted: 409. `timezone`: the zone the booker
+    reads times in (default the location's). `emails_booker`: as for `booking_create`.
     """
     now = now or djtz.now()
     with transaction.atomic():
@@ -280,6 +284,7 @@ def booking_create_from_hold(
             custom_field_values=custom_field_values if custom_field_values is not None else [],
             hold=hold,
             checkout=checkout,
+            timezone=timezone,
         )
         booking = _place(reservation, draft, emails_booker=emails_booker)
         hold.status = Hold.Status.CONVERTED
@@ -321,7 +326,10 @@ def booking_reschedule(
         )
         slot = reservation.slot
         previous_starts_at, previous_ends_at = booking.starts_at, booking.ends_at
-        before = {"starts_at": booking.starts_at.isoformat(), "ends_at": booking.ends_at.isoformat()}
+        before: dict[str, str | int] = {
+            "starts_at": booking.starts_at.isoformat(),
+            "ends_at": booking.ends_at.isoformat(),
+        }
         if booking.staff_id:
             before["staff_id"] = booking.staff_id
         service = booking.service
@@ -335,7 +343,10 @@ def booking_reschedule(
                 booking.save(update_fields=RESCHEDULE_FIELDS)
         except IntegrityError as exc:  # PostgreSQL's exclusion constraint: someone else has it
             raise Conflict() from exc
-        after = {"starts_at": booking.starts_at.isoformat(), "ends_at": booking.ends_at.isoformat()}
+        after: dict[str, str | int] = {
+            "starts_at": booking.starts_at.isoformat(),
+            "ends_at": booking.ends_at.isoformat(),
+        }
         if booking.staff_id:
             after["staff_id"] = booking.staff_id
         audit_record(booking=booking, action="rescheduled", actor=actor, from_value=before, to_value=after)

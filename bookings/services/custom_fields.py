@@ -4,6 +4,8 @@ A domain rule, not a serializer's: every surface that books (the holds API today
 pages and the admin tomorrow) checks the answers the same way.
 """
 
+from typing import Any, TypedDict
+
 from organizations.errors import InvalidInput
 from organizations.models import Service
 
@@ -13,9 +15,18 @@ FIELD_TYPES = {
     "number": (int, float),
     "boolean": (bool,),
 }
+# What an answer may be (its field's type checked): text, a number, a flag, or none given.
+CustomFieldAnswer = str | int | float | bool | None
 
 
-def custom_field_values_clean(service: Service, values: object) -> list[dict]:
+class CustomFieldValue(TypedDict):
+    """One answer in the contract's array form, as stored on the booking."""
+
+    key: str
+    value: CustomFieldAnswer
+
+
+def custom_field_values_clean(service: Service, values: object) -> list[CustomFieldValue]:
     """Check answers against the service's questions: known keys, right types, required ones present.
 
     Accepts `[{"key": ..., "value": ...}]` (the contract's array) or `{"key": value}`; returns the list form.
@@ -26,8 +37,11 @@ def custom_field_values_clean(service: Service, values: object) -> list[dict]:
         values = [{"key": k, "value": v} for k, v in values.items()]
     if not isinstance(values, list):
         raise InvalidInput("custom_field_values: must be an array of {key, value}")
-    definitions = {f.get("key"): f for f in (service.custom_fields or []) if isinstance(f, dict)}
-    cleaned: dict[str, object] = {}
+    # Keyed as the merchant wrote them (JSON: normally strings).
+    definitions: dict[Any, dict[str, Any]] = {
+        f.get("key"): f for f in (service.custom_fields or []) if isinstance(f, dict)
+    }
+    cleaned: dict[str, CustomFieldAnswer] = {}
     for index, item in enumerate(values):
         if not isinstance(item, dict) or "key" not in item:
             raise InvalidInput(f"custom_field_values[{index}]: must be an object with key and value")

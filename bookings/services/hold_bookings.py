@@ -16,7 +16,7 @@ from bookings.notifications import booking_confirmation_queue
 from bookings.payments.checkout import DepositCheckout, deposit_checkout_open, deposit_refusal
 from bookings.services.actors import Actor
 from bookings.services.bookings import Contact, booker_place, booking_create_from_hold
-from bookings.services.custom_fields import custom_field_values_clean
+from bookings.services.custom_fields import CustomFieldValue, custom_field_values_clean
 from bookings.services.quorum import group_initial_status
 from holds.models import Hold
 from organizations.errors import Conflict, NotFound, Unprocessable
@@ -44,8 +44,9 @@ class PreparedHoldBooking:
     actor: Actor
     source: str
     notes: str
-    custom_field_values: list[dict]
+    custom_field_values: list[CustomFieldValue]
     checkout: DepositCheckout | None
+    timezone: str | None = None
 
 
 def hold_booking_prepare(
@@ -56,6 +57,7 @@ def hold_booking_prepare(
     source: str = "",
     notes: str = "",
     custom_field_values: object = None,
+    timezone: str | None = None,
 ) -> PreparedHoldBooking:
     """Check the request against the hold and its service, and open the deposit's Checkout Session.
 
@@ -83,16 +85,20 @@ def hold_booking_prepare(
         notes=notes,
         custom_field_values=answers,
         checkout=checkout,
+        timezone=timezone,
     )
 
 
-def hold_booking_create(*, prepared: PreparedHoldBooking) -> Booking:
+def hold_booking_create(*, prepared: PreparedHoldBooking, confirmation_email: bool = True) -> Booking:
     """The client found (by email) or created as a customer of the hold's organization, and the hold
     converted into their booking, in one transaction. A deposit books `pending` until it is paid
     (and is confirmed by email then); otherwise the client's confirmation (of their own place, in a
     class) is queued with the booking and sent once it has committed. A class below its minimum
-    opens pending, as through every other surface."""
+    opens pending, as through every other surface.
+
+    `confirmation_email=False`: the caller tells the client itself (nothing is queued)."""
     hold, client = prepared.hold, prepared.client
+    status: str
     if prepared.checkout is not None:
         status = BookingStatus.PENDING
     else:
@@ -115,8 +121,9 @@ def hold_booking_create(*, prepared: PreparedHoldBooking) -> Booking:
             notes=prepared.notes,
             custom_field_values=prepared.custom_field_values,
             checkout=prepared.checkout,
-            emails_booker=prepared.checkout is None,
+            timezone=prepared.timezone,
+            emails_booker=confirmation_email and prepared.checkout is None,
         )
-        if prepared.checkout is None:
+        if confirmation_email and prepared.checkout is None:
             booking_confirmation_queue(booking, participant=booker_place(booking, customer))
         return booking

@@ -5,6 +5,7 @@ ignores expired holds by time, the command only tidies their status and tells we
 """
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone as djtz
@@ -62,12 +63,13 @@ def hold_release(*, hold: Hold, actor: Actor, now: datetime | None = None) -> Ho
         return hold
 
 
-def hold_event_data(hold: Hold) -> dict:
+def hold_event_data(hold: Hold) -> dict[str, Any]:
+    """The `data` of a hold.* event."""
     return {
         "hold_id": str(hold.uuid),
         "service_id": str(hold.service.uuid),
         "location_id": str(hold.location.uuid),
-        "staff_id": str(hold.staff.uuid) if hold.staff_id else None,
+        "staff_id": str(hold.staff.uuid) if hold.staff is not None else None,
         "starts_at": hold.starts_at.isoformat(),
         "ends_at": hold.ends_at.isoformat(),
         "expires_at": hold.expires_at.isoformat(),

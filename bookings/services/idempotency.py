@@ -13,6 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone as djtz
@@ -29,13 +30,17 @@ MAX_KEY_LENGTH = 255
 REPLAY_HEADER = "Idempotent-Replayed"
 
 
+# An answer's body as the view gave it (DRF's Response.data): an object, a list, or None (204).
+Body = Any
+
+
 @dataclass(frozen=True)
 class Replay:
     status_code: int
-    body: dict
+    body: Body
 
 
-def request_fingerprint(method: str, path: str, data) -> str:
+def request_fingerprint(method: str, path: str, data: Any) -> str:
     """SHA-256 of the request as it matters: method, path and the JSON body with sorted keys."""
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
@@ -85,7 +90,7 @@ def idempotency_claim(
     raise Conflict("A request with this Idempotency-Key is still being processed", retry_after=IN_PROGRESS_RETRY_AFTER)
 
 
-def idempotency_complete(*, record: IdempotencyRecord, status_code: int, body: dict) -> None:
+def idempotency_complete(*, record: IdempotencyRecord, status_code: int, body: Body) -> None:
     """Store the first answer; later requests with the key replay it."""
     IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=status_code, response_body=body)
 

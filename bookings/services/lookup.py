@@ -3,6 +3,10 @@
 There is no API key, so guessing is what this must stop: failures are counted in the cache per
 client IP and per confirmation number; past `LOOKUP_FAILURE_LIMIT` within the window both
 answer 429 until the window ends, whatever the contact given.
+
+Links in emails carry a signed token instead (bookings.ics.manage_token): `booking_open_signed`
+opens the booking it names for the contact it names, without touching the counters, so a stranger's
+guessing never locks the owner out of their own link.
 """
 
 import hashlib
@@ -10,10 +14,12 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.cache import cache
 
+from bookings.ics import manage_token_valid
 from bookings.models import Booking, Participant
 from organizations.errors import Forbidden, InvalidInput, NotFound, RateLimited
 
@@ -21,7 +27,15 @@ CONTACT_REQUIRED = "Contact information is required to manage this booking"
 CONTACT_MISMATCH = "We could not verify that booking with the provided contact information."
 NOT_FOUND = "Booking not found"
 TOO_MANY = "Too many failed lookups; try again later"
-CONFIRMATION_NUMBER_MAX = Booking._meta.get_field("confirmation_number").max_length
+CONFIRMATION_NUMBER_MAX = Booking._meta.get_field("confirmation_number").max_length or 0
+
+
+class BookingContact(TypedDict):
+    """Whom a booking reaches: its own contact, or a group session participant's."""
+
+    name: str
+    email: str
+    phone: str
 
 
 @dataclass(frozen=True)
@@ -29,7 +43,7 @@ class LookedUp:
     """A booking found, and the contact that proved it: for a group session, the participant's own."""
 
     booking: Booking
-    contact: dict
+    contact: BookingContact
 
 
 def digits(value: str) -> str:
@@ -85,9 +99,11 @@ def _failure_record(keys: list[str]) -> None:
             cache.set(f"{key}:until", time.time() + window, timeout=window)
 
 
-def _booking_contacts(booking: Booking) -> list[dict]:
+def _booking_contacts(booking: Booking) -> list[BookingContact]:
     """The booking's contact, and for a group session every active participant's."""
-    contacts = [{"name": booking.contact_name, "email": booking.contact_email, "phone": booking.contact_phone}]
+    contacts: list[BookingContact] = [
+        {"name": booking.contact_name, "email": booking.contact_email, "phone": booking.contact_phone}
+    ]
     if booking.is_group:
         contacts += [
             {"name": p.customer.full_name, "email": p.customer.email, "phone": p.customer.phone}
@@ -121,4 +137,35 @@ def booking_lookup(*, confirmation_number: str, contact: str | None, client_ip: 
     if matched is None:
         _failure_record(keys)
         raise Forbidden(CONTACT_MISMATCH)
+    return LookedUp(booking=booking, contact=matched)
+
+
+def booking_open_signed(*, confirmation_number: str, contact: str, token: str) -> LookedUp:
+    """The booking a manage link names, if its token is valid for it and `contact` (404 otherwise).
+
+    No failure counters: the token is unguessable, and a wrong or expired one tells nothing (the page
+    then asks for the details and uses `booking_lookup`). The contact may be a participant who has
+    since left a class: their link still shows their cancelled place.
+    """
+    number = _normalized(confirmation_number)
+    booking = None
+    if contact.strip() and number and len(number) <= CONFIRMATION_NUMBER_MAX and number.isprintable():
+        booking = (
+            Booking.objects.select_related("organization", "service", "location")
+            .filter(confirmation_number=number)
+            .first()
+        )
+    if booking is None or not manage_token_valid(booking, contact, token):
+        raise NotFound(NOT_FOUND)
+    contacts: list[BookingContact] = [
+        {"name": booking.contact_name, "email": booking.contact_email, "phone": booking.contact_phone}
+    ]
+    if booking.is_group:
+        contacts += [
+            {"name": p.customer.full_name, "email": p.customer.email, "phone": p.customer.phone}
+            for p in booking.participants.select_related("customer").order_by("-id")
+        ]
+    matched = next((c for c in contacts if contact_matches(contact, email=c["email"], phone=c["phone"])), None)
+    if matched is None:
+        raise NotFound(NOT_FOUND)
     return LookedUp(booking=booking, contact=matched)

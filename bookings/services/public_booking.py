@@ -12,6 +12,7 @@ deposit's Checkout Session) before the booking's transaction, `public_booking_cr
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NotRequired, TypedDict
 
 from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
@@ -32,6 +33,14 @@ DEPOSIT_UNAVAILABLE = "This service requires a deposit and online payment is not
 SOURCE = "public_api"
 
 
+class PublicContact(TypedDict):
+    """The public contract's `contact`: who books (no phone: absent, empty or null)."""
+
+    name: str
+    email: str
+    phone: NotRequired[str | None]
+
+
 @dataclass(frozen=True)
 class PublicBooking:
     """What a public create made: the booking, and in a group session the booker's own place."""
@@ -40,7 +49,7 @@ class PublicBooking:
     participant: Participant | None = None
 
 
-def _customer_for(organization: Organization, contact: dict) -> Customer:
+def _customer_for(organization: Organization, contact: PublicContact) -> Customer:
     """The organization's customer with this email, created on a first booking."""
     first, _, last = contact["name"].strip().partition(" ")
     return customer_get_or_create(
@@ -79,7 +88,7 @@ class PreparedPublicBooking:
     location: Location
     starts_at: datetime
     timezone: str
-    contact: dict
+    contact: PublicContact
     party_size: int
     host: StaffMember | None
     team: Team | None
@@ -95,7 +104,7 @@ def public_booking_prepare(
     starts_at: datetime,
     ends_at: datetime,
     timezone: str,
-    contact: dict,
+    contact: PublicContact,
     party_size: int = 1,
     host: StaffMember | None = None,
     team: Team | None = None,

@@ -122,7 +122,7 @@ def row_insert(model: type[M], **fields: Any) -> M:
     caller's atomic block, which rolls back (as every caller's does).
     """
     try:
-        return model.objects.create(**fields)
+        return model._default_manager.create(**fields)
     except IntegrityError as exc:
         transaction.set_rollback(True)  # the transaction is aborted; nothing more may run in it
         raise Conflict() from exc

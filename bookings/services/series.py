@@ -8,6 +8,8 @@ daylight saving time begins or ends.
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 from dateutil import rrule
 from django.conf import settings
@@ -23,7 +25,13 @@ from bookings.services.status import booking_cancel
 from organizations.errors import Conflict, InvalidInput, Unprocessable
 from organizations.models import Customer, Location, Service, StaffMember
 
-FREQUENCIES = {"DAILY": rrule.DAILY, "WEEKLY": rrule.WEEKLY, "MONTHLY": rrule.MONTHLY, "YEARLY": rrule.YEARLY}
+# dateutil's frequency constants (YEARLY 0 ... DAILY 3), which its rrule takes as literals.
+FREQUENCIES: dict[str, Literal[0, 1, 2, 3]] = {
+    "DAILY": rrule.DAILY,
+    "WEEKLY": rrule.WEEKLY,
+    "MONTHLY": rrule.MONTHLY,
+    "YEARLY": rrule.YEARLY,
+}
 WEEKDAYS = {
     "MO": rrule.MO,
     "TU": rrule.TU,
@@ -42,7 +50,7 @@ class RecurrenceRule:
     interval: int = 1
     weekdays: tuple[str, ...] = ()
 
-    def as_rrule_string(self, tz) -> str:
+    def as_rrule_string(self, tz: ZoneInfo) -> str:
         """The RFC 5545 RRULE text stored on the series (UNTIL in UTC, as the RFC asks)."""
         parts = [f"FREQ={self.frequency}", f"INTERVAL={self.interval}"]
         if self.weekdays:
@@ -51,7 +59,7 @@ class RecurrenceRule:
         return ";".join(parts)
 
 
-def series_occurrences(*, rule: RecurrenceRule, starts_at: datetime, tz, limit: int) -> list[datetime]:
+def series_occurrences(*, rule: RecurrenceRule, starts_at: datetime, tz: ZoneInfo, limit: int) -> list[datetime]:
     """Aware start times of every occurrence, expanded in the local time of `tz`.
 
     Raises Unprocessable when the rule yields more than `limit` occurrences.

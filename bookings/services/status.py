@@ -20,7 +20,7 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.CANCELLED: set(),
     S.NO_SHOW: set(),
 }
-EVENT_FOR_STATUS = {
+EVENT_FOR_STATUS: dict[str, str] = {
     S.CONFIRMED: "booking.confirmed",
     S.CANCELLED: "booking.cancelled",
     S.COMPLETED: "booking.completed",

@@ -93,6 +93,10 @@ def hold_create(demo, hour):
     )
 
 
+def body_of(response):
+    return response.json() if response.content else None
+
+
 def created(endpoint) -> int:
     """How many of what `endpoint` creates exist."""
     return Hold.objects.count() if endpoint is hold_create else Booking.objects.count()
@@ -108,7 +112,7 @@ def test_a_retry_replays_the_first_answer_and_books_once(demo, endpoint):
     first = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="retry-1", **auth)
     again = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="retry-1", **auth)
     assert first.status_code == again.status_code == 201, first.content
-    assert again.content == first.content
+    assert body_of(again) == body_of(first)  # as JSON: PostgreSQL's jsonb keeps no key order
     assert again["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first
     assert created(endpoint) == 1
     # The other spelling of the path is the same request.

@@ -67,3 +67,10 @@ def test_docs_page_is_served_with_local_assets(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert b"/static/drf_spectacular_sidecar/" in response.content
+
+
+@pytest.mark.parametrize("action", ["cancel", "reschedule"])
+def test_self_service_actions_are_documented_with_the_lookup_errors(schema_file, action):
+    operation = schema_file["paths"][f"/api/calendar/v1/public/bookings/confirmation/{{confirmation_number}}/{action}"]
+    codes = set(operation["post"]["responses"])
+    assert {"200", "400", "403", "404", "409", "422", "429"} <= codes

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -251,7 +252,7 @@ def setup_database(database_url: str) -> dict:
         )
         location = Location.objects.create(organization=org, name="Bench", value="1 Bench Street")
         staff = [StaffMember.objects.create(organization=org, name=f"Bench {n}") for n in range(STAFF_COUNT)]
-        rules = [{"location": location}, *({"staff": member} for member in staff)]
+        rules: list[dict[str, Any]] = [{"location": location}, *[{"staff": member} for member in staff]]
         WorkingHours.objects.bulk_create(
             WorkingHours(organization=org, weekday=d, start_time=OPENS, end_time=CLOSES, **owner)
             for owner in rules

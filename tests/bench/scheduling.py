@@ -50,7 +50,7 @@ def seed(random_gen: random.Random, start_day: date):
         if (start_day + timedelta(days=d)).weekday() < 6
         for member in staff
     ]
-    bookings = []
+    bookings: list[Booking] = []
     per_day, extra = divmod(10_000, len(staff_days))
     for index, (member, day) in enumerate(staff_days):
         count = per_day + (1 if index < extra else 0)

@@ -1,5 +1,5 @@
 """The public availability cache: a repeated question is answered without the engine, and every
-write that can change a slot makes the next answer fresh (bookings/availability_cache.py)."""
+write that can change a slot makes the next answer fresh (bookings/caching/availability.py)."""
 
 from datetime import UTC, datetime, time, timedelta
 

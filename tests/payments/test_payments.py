@@ -4,6 +4,7 @@ import json
 import threading
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -51,7 +52,7 @@ def book_with_deposit(shop, hour: int = 10) -> dict:
 
 
 def post_stripe_event(payload: bytes, signature: str | None):
-    headers = {"HTTP_STRIPE_SIGNATURE": signature} if signature is not None else {}
+    headers: dict[str, Any] = {"HTTP_STRIPE_SIGNATURE": signature} if signature is not None else {}
     return APIClient().post("/api/v1/stripe/webhook", payload, content_type="application/json", **headers)
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from bookings.locking import lock_key
+from bookings.locking import lock_key, resources_lock
 from bookings.services import reservation
 from bookings.services.actors import SYSTEM
 from bookings.services.bookings import booking_create, booking_create_from_hold, booking_reschedule, participant_join
@@ -27,7 +27,7 @@ TZ = "Europe/Berlin"
 def calls(monkeypatch) -> list[frozenset[str]]:
     """The keys of every lock call the services make, in order."""
     taken: list[frozenset[str]] = []
-    real = reservation.resources_lock
+    real = resources_lock  # what reservation calls by that name until patched below
 
     def spy(keys):
         taken.append(frozenset(keys))

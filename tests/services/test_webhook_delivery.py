@@ -56,7 +56,8 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.server.handle_error = lambda request, address: None  # a client that timed out hung up
+        # A client that timed out hung up: nothing to report (an instance attribute shadows the method).
+        self.server.handle_error = lambda request, address: None  # type: ignore[method-assign,assignment]
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 

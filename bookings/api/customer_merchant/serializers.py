@@ -1,11 +1,13 @@
 """Request bodies of POST /bookings/customer and POST /bookings/merchant, field names as the contract spells them."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from bookings.api.fields import MAX_INT, AwareDateTimeField
 from bookings.services.series import FREQUENCIES, WEEKDAYS
 
-ID_FIELD = {"min_value": 1, "max_value": MAX_INT}
+ID_FIELD: dict[str, Any] = {"min_value": 1, "max_value": MAX_INT}
 
 
 class CustomerBookingSerializer(serializers.Serializer):

@@ -27,6 +27,7 @@ from bookings.services.booking_changes import booking_update
 from bookings.services.bookings import booking_reschedule
 from bookings.services.hold_bookings import Client, PreparedHoldBooking, hold_booking_create, hold_booking_prepare
 from bookings.services.status import booking_cancel, booking_transition
+from organizations.auth import request_api_key
 from organizations.models import ApiKey
 
 K = ApiKey.Kind
@@ -75,7 +76,7 @@ class BookingViewSet(IdempotentCreateMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no key
             return Booking.objects.none()
-        return bookings_visible_to(self.request.auth)
+        return bookings_visible_to(request_api_key(self.request))
 
     def get_object(self) -> Booking:
         return booking_by_ref(self.get_queryset(), self.kwargs["id"])

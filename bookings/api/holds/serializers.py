@@ -112,7 +112,7 @@ class BookingSerializer(serializers.ModelSerializer):
 class BookingCreateSerializer(serializers.Serializer):
     hold_id = serializers.UUIDField()
     client = ClientSerializer()
-    custom_field_values = serializers.JSONField(required=False, default=list)
+    custom_field_values = serializers.JSONField(required=False, default=list)  # type: ignore[arg-type]  # an array: the stubs allow only a mapping default
     notes = serializers.CharField(max_length=NOTES_MAX, required=False, allow_blank=True, default="")
 
 

@@ -10,11 +10,13 @@ from django.conf import settings
 from django_ratelimit.core import get_usage
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from bookings.api.schema import error_responses
+from organizations.auth import request_api_key
 from organizations.errors import RateLimited
 from organizations.keys import session_token_issue
 from organizations.models import ApiKey
@@ -25,11 +27,11 @@ class SessionTokenSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(help_text="ISO 8601, UTC.")
 
 
-def session_rate_limit(request) -> None:
+def session_rate_limit(request: Request) -> None:
     """django-ratelimit's counters: per client address, then per key (429 with Retry-After)."""
     limits = (
         ("session-create-address", settings.SESSION_ADDRESS_RATE_LIMIT, BaseThrottle().get_ident(request)),
-        ("session-create-key", settings.SESSION_RATE_LIMIT, str(request.auth.pk)),
+        ("session-create-key", settings.SESSION_RATE_LIMIT, str(request_api_key(request).pk)),
     )
     for group, rate, value in limits:
         usage = get_usage(request, group=group, key=lambda group, req, value=value: value, rate=rate, increment=True)

@@ -1,6 +1,7 @@
 """Request and response shapes of the public booking API, as its contract names them."""
 
 import re
+from typing import Any
 
 from rest_framework import serializers
 
@@ -8,6 +9,7 @@ from bookings.api.fields import MAX_INT, AwareDateTimeField, StrictIntegerField
 from bookings.api.public.availability import api_datetime
 from bookings.ics import invite_path
 from bookings.models import Booking, Participant
+from bookings.services.lookup import BookingContact
 from organizations.models import is_iana_timezone
 
 # ASCII digits only: `\d` would take other scripts' digits, which no phone network dials.
@@ -61,12 +63,12 @@ def location_data(booking: Booking) -> dict:
     return {"type": location.kind, "value": location.value or location.name}
 
 
-def created_booking_data(booking: Booking, participant: Participant | None = None) -> dict:
+def created_booking_data(booking: Booking, participant: Participant | None = None) -> dict[str, Any]:
     """The 201 body of `POST /public/bookings`; a booking awaiting its deposit adds `redirect_url`.
 
     `participant`: the booker's place in a group session, whose invite link is their own.
     """
-    data = {
+    data: dict[str, Any] = {
         "booking": {
             "id": booking.public_id,
             "confirmation_number": booking.confirmation_number,
@@ -84,7 +86,7 @@ def created_booking_data(booking: Booking, participant: Participant | None = Non
     return data
 
 
-def looked_up_booking_data(booking: Booking, *, contact: dict) -> dict:
+def looked_up_booking_data(booking: Booking, *, contact: BookingContact) -> dict[str, Any]:
     """The 200 body of the confirmation-number lookup. `contact`: the one that matched (in a group
     session the participant's own, never another participant's)."""
     return {

@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
@@ -36,7 +37,7 @@ RATE_GROUP = "public-booking-create"
 ERRORS = error_responses(400, 401, 404, 409, 422, 429)
 
 
-def booking_rate_limit(request) -> None:
+def booking_rate_limit(request: Request) -> None:
     """django-ratelimit's counter, per API key: BOOKING_RATE_LIMIT create attempts per window."""
     usage = get_usage(
         request,

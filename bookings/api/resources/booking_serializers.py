@@ -1,19 +1,23 @@
 """Serializers of the resource API for what bookings produce: participants, series, holds, and API keys."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from bookings.api.fields import AwareDateTimeField
 from bookings.api.resources.fields import ResourceSerializer, TenantUuidField
-from bookings.models import Participant, RecurringSeries
+from bookings.models import Booking, Participant, RecurringSeries
 from holds.models import Hold
 from organizations.models import ApiKey, Customer, Organization
 
-UUID_FIELD = {"slug_field": "uuid", "read_only": True}
+UUID_FIELD: dict[str, Any] = {"slug_field": "uuid", "read_only": True}
 
 
 class ParticipantSerializer(ResourceSerializer):
-    booking = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
+    booking: serializers.SlugRelatedField[Booking] = serializers.SlugRelatedField(
+        slug_field="public_id", read_only=True
+    )
     booking_uuid = serializers.UUIDField(source="booking.uuid", read_only=True)
     customer = serializers.SlugRelatedField(**UUID_FIELD)
 
@@ -28,7 +32,9 @@ class SeriesSerializer(ResourceSerializer):
     service = serializers.SlugRelatedField(**UUID_FIELD)
     location = serializers.SlugRelatedField(**UUID_FIELD)
     staff = serializers.SlugRelatedField(**UUID_FIELD)
-    bookings = serializers.SlugRelatedField(slug_field="public_id", many=True, read_only=True)
+    bookings: serializers.SlugRelatedField[Booking] = serializers.SlugRelatedField(
+        slug_field="public_id", many=True, read_only=True
+    )
 
     class Meta:
         model = RecurringSeries
@@ -114,7 +120,9 @@ class ApiKeySerializer(ResourceSerializer):
     def validate(self, attrs):
         attrs = super().validate(attrs)
         if not attrs.get("organizations"):
-            attrs["organizations"] = list(self.fields["organizations"].child_relation.get_queryset())
+            # A many=True TenantUuidField: a ManyRelatedField, whose child's queryset is the key's organizations.
+            field = self.fields["organizations"]
+            attrs["organizations"] = list(field.child_relation.get_queryset())  # type: ignore[attr-defined]
         if attrs["kind"] == ApiKey.Kind.CUSTOMER:
             customer = attrs.get("customer")
             if customer is None:

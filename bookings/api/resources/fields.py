@@ -1,6 +1,8 @@
 """Resource serializer building blocks: related objects by uuid within the key's organizations."""
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -10,7 +12,7 @@ from organizations.keys import key_organization_ids
 from organizations.models import ApiKey, Organization
 
 
-def request_organization_ids(context: dict) -> set[int]:
+def request_organization_ids(context: Mapping[str, Any]) -> set[int]:
     request = context.get("request")
     key = getattr(request, "auth", None)
     return key_organization_ids(key) if isinstance(key, ApiKey) else set()
@@ -32,6 +34,7 @@ class TenantUuidField(serializers.SlugRelatedField):
 
     def get_queryset(self):
         queryset = super().get_queryset()
+        assert queryset is not None  # every TenantUuidField that looks up rows is given a queryset
         ids = request_organization_ids(self.context)
         if queryset.model is Organization:
             return queryset.filter(id__in=ids)

@@ -48,7 +48,7 @@ class TimeOffFilter(ScheduleRuleFilter):
 
     class Meta:
         model = TimeOff
-        fields = []
+        fields: list[str] = []
 
 
 class CustomerFilter(filters.FilterSet):
@@ -57,7 +57,7 @@ class CustomerFilter(filters.FilterSet):
 
     class Meta:
         model = Customer
-        fields = []
+        fields: list[str] = []
 
     def filter_name(self, queryset, name, value):
         return queryset.filter(Q(first_name__icontains=value) | Q(last_name__icontains=value))
@@ -79,7 +79,7 @@ class SeriesFilter(filters.FilterSet):
 
     class Meta:
         model = RecurringSeries
-        fields = []
+        fields: list[str] = []
 
 
 class HoldFilter(filters.FilterSet):

@@ -1,6 +1,9 @@
 """Serializers of the resource API. Related objects are named by uuid; integer ids are shown too."""
 
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model
 from rest_framework import serializers
 
 from bookings.api.fields import AwareDateTimeField
@@ -32,7 +35,7 @@ POLICY_FIELDS = [
 CUSTOM_FIELD_TYPES = {"string", "number", "boolean"}
 
 
-def run_model_clean(instance) -> None:
+def run_model_clean(instance: Model) -> None:
     """The model's own cross-field rules, reported as a 400 naming the field."""
     try:
         instance.clean()
@@ -86,7 +89,9 @@ class LocationSerializer(OwnedSerializer):
 class WorkingHoursSerializer(ResourceSerializer):
     """A schedule rule of exactly one staff member or location; its organization is the owner's."""
 
-    organization = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
+        slug_field="uuid", read_only=True
+    )
     staff = TenantUuidField(queryset=StaffMember.objects.all(), required=False, allow_null=True)
     location = TenantUuidField(queryset=Location.objects.all(), required=False, allow_null=True)
 
@@ -103,7 +108,7 @@ class WorkingHoursSerializer(ResourceSerializer):
             current = {name: getattr(self.instance, name) for name in names}
         merged = {**current, **attrs}
         run_model_clean(self.Meta.model(**merged))
-        owner = merged.get("staff") or merged.get("location")
+        owner: Any = merged.get("staff") or merged.get("location")  # run_model_clean: exactly one is given
         attrs["organization"] = owner.organization
         return attrs
 
@@ -148,11 +153,11 @@ class StaffSerializer(OwnedSerializer):
 
     def get_working_hours(self, obj) -> list[dict]:
         rows = WorkingHours.objects.filter(staff=obj)
-        return NestedWorkingHoursSerializer(rows, many=True).data
+        return NestedWorkingHoursSerializer(rows, many=True).data  # type: ignore[return-value]  # many: a list
 
     def get_time_off(self, obj) -> list[dict]:
         rows = TimeOff.objects.filter(staff=obj)
-        return NestedTimeOffSerializer(rows, many=True).data
+        return NestedTimeOffSerializer(rows, many=True).data  # type: ignore[return-value]  # many: a list
 
 
 # SerializerMethodField types for the schema.
@@ -172,8 +177,9 @@ class TeamSerializer(OwnedSerializer):
 class CustomFieldSerializer(serializers.Serializer):
     key = serializers.SlugField(max_length=64)
     type = serializers.ChoiceField(choices=sorted(CUSTOM_FIELD_TYPES), default="string")
-    required = serializers.BooleanField(default=False)
-    label = serializers.CharField(max_length=200, required=False)
+    # Fields named like a Field's own attributes: DRF's metaclass takes declared fields off the class.
+    required = serializers.BooleanField(default=False)  # type: ignore[assignment]
+    label = serializers.CharField(max_length=200, required=False)  # type: ignore[assignment]
 
 
 class ServiceSerializer(OwnedSerializer):
@@ -206,7 +212,7 @@ class ServiceSerializer(OwnedSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "uuid", "created_at"]
-        validators = []  # slug uniqueness is checked per organization in validate()
+        validators: list[Any] = []  # slug uniqueness is checked per organization in validate()
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -230,7 +236,7 @@ class CustomerSerializer(OwnedSerializer):
         model = Customer
         fields = ["id", "uuid", "organization", "first_name", "last_name", "email", "phone", "created_at"]
         read_only_fields = ["id", "uuid", "created_at"]
-        validators = []
+        validators: list[Any] = []
 
     def validate(self, attrs):
         attrs = super().validate(attrs)

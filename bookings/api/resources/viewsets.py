@@ -24,6 +24,7 @@ from bookings.services.bookings import participant_leave
 from bookings.services.holds import hold_release
 from bookings.services.series import series_cancel
 from holds.models import Hold
+from organizations.auth import request_api_key
 from organizations.errors import Conflict
 from organizations.keys import api_key_create, api_key_revoke, key_organization_ids
 from organizations.models import (
@@ -39,12 +40,9 @@ from organizations.models import (
     WorkingHours,
 )
 
-CRUD = (
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-)
+
+class CrudMixin(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin):
+    """List, retrieve, create and update; each resource adds its own destroy (protected or plain)."""
 
 
 class TenantViewSet(viewsets.GenericViewSet):
@@ -62,7 +60,9 @@ class TenantViewSet(viewsets.GenericViewSet):
         queryset = super().get_queryset()
         if getattr(self, "swagger_fake_view", False):
             return queryset.none()
-        return queryset.filter(**{f"{self.organization_lookup}__in": key_organization_ids(self.request.auth)})
+        return queryset.filter(
+            **{f"{self.organization_lookup}__in": key_organization_ids(request_api_key(self.request))}
+        )
 
 
 class ProtectedDestroyMixin(mixins.DestroyModelMixin):
@@ -90,7 +90,7 @@ class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
 
 
 @extend_schema(tags=["locations"])
-class LocationViewSet(*CRUD, ProtectedDestroyMixin, TenantViewSet):
+class LocationViewSet(CrudMixin, ProtectedDestroyMixin, TenantViewSet):
     queryset = Location.objects.select_related("organization")
     serializer_class = cs.LocationSerializer
     filterset_class = filters.LocationFilter
@@ -98,7 +98,7 @@ class LocationViewSet(*CRUD, ProtectedDestroyMixin, TenantViewSet):
 
 
 @extend_schema(tags=["services"])
-class ServiceViewSet(*CRUD, ProtectedDestroyMixin, TenantViewSet):
+class ServiceViewSet(CrudMixin, ProtectedDestroyMixin, TenantViewSet):
     queryset = Service.objects.select_related("organization").prefetch_related("locations", "staff")
     serializer_class = cs.ServiceSerializer
     filterset_class = filters.ServiceFilter
@@ -106,7 +106,7 @@ class ServiceViewSet(*CRUD, ProtectedDestroyMixin, TenantViewSet):
 
 
 @extend_schema(tags=["staff"])
-class StaffViewSet(*CRUD, ProtectedDestroyMixin, TenantViewSet):
+class StaffViewSet(CrudMixin, ProtectedDestroyMixin, TenantViewSet):
     """Staff members, each with their weekly working hours and time off (changed under /working-hours/
     and /time-off/)."""
 
@@ -117,7 +117,7 @@ class StaffViewSet(*CRUD, ProtectedDestroyMixin, TenantViewSet):
 
 
 @extend_schema(tags=["staff"])
-class WorkingHoursViewSet(*CRUD, mixins.DestroyModelMixin, TenantViewSet):
+class WorkingHoursViewSet(CrudMixin, mixins.DestroyModelMixin, TenantViewSet):
     """Weekly hours of a staff member or a location, in its local time."""
 
     queryset = WorkingHours.objects.select_related("organization", "staff", "location")
@@ -128,7 +128,7 @@ class WorkingHoursViewSet(*CRUD, mixins.DestroyModelMixin, TenantViewSet):
 
 
 @extend_schema(tags=["staff"])
-class TimeOffViewSet(*CRUD, mixins.DestroyModelMixin, TenantViewSet):
+class TimeOffViewSet(CrudMixin, mixins.DestroyModelMixin, TenantViewSet):
     """Blocked ranges (holidays, sick days, maintenance) of a staff member or a location."""
 
     queryset = TimeOff.objects.select_related("organization", "staff", "location")
@@ -139,7 +139,7 @@ class TimeOffViewSet(*CRUD, mixins.DestroyModelMixin, TenantViewSet):
 
 
 @extend_schema(tags=["staff"])
-class DateOverrideViewSet(*CRUD, mixins.DestroyModelMixin, TenantViewSet):
+class DateOverrideViewSet(CrudMixin, mixins.DestroyModelMixin, TenantViewSet):
     """One local date closed, or open at other hours than the weekly ones."""
 
     queryset = DateOverride.objects.select_related("organization", "staff", "location")
@@ -150,14 +150,14 @@ class DateOverrideViewSet(*CRUD, mixins.DestroyModelMixin, TenantViewSet):
 
 
 @extend_schema(tags=["teams"])
-class TeamViewSet(*CRUD, mixins.DestroyModelMixin, TenantViewSet):
+class TeamViewSet(CrudMixin, mixins.DestroyModelMixin, TenantViewSet):
     queryset = Team.objects.select_related("organization").prefetch_related("members")
     serializer_class = cs.TeamSerializer
     ordering_fields = ["id", "name", "created_at"]
 
 
 @extend_schema(tags=["customers"])
-class CustomerViewSet(*CRUD, ProtectedDestroyMixin, TenantViewSet):
+class CustomerViewSet(CrudMixin, ProtectedDestroyMixin, TenantViewSet):
     queryset = Customer.objects.select_related("organization")
     serializer_class = cs.CustomerSerializer
     filterset_class = filters.CustomerFilter
@@ -257,7 +257,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         if getattr(self, "swagger_fake_view", False):
             return queryset.none()
         # A key is visible only if every organization it covers is one of the caller's.
-        ids = key_organization_ids(self.request.auth)
+        ids = key_organization_ids(request_api_key(self.request))
         return (
             queryset.filter(organizations__id__in=ids)
             .exclude(organizations__in=Organization.objects.exclude(id__in=ids))

@@ -1,5 +1,6 @@
 import json
 from datetime import time
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -44,7 +45,8 @@ class Command(BaseCommand):
             defaults={"kind": Location.Kind.ONSITE, "value": "123 Main St, Suite 100"},
         )
         staff = [StaffMember.objects.get_or_create(organization=org, name=name)[0] for name in ("Alex", "Sam")]
-        for owner in [{"location": location}, *({"staff": member} for member in staff)]:
+        owners: list[dict[str, Any]] = [{"location": location}, *[{"staff": member} for member in staff]]
+        for owner in owners:
             for weekday in OPEN_DAYS:
                 WorkingHours.objects.get_or_create(
                     organization=org, weekday=weekday, start_time=OPENS, end_time=CLOSES, **owner

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0001_initial'),
+        ('bookings', '0002_booking_payment_refunded'),
         ('organizations', '0002_api_key_issued_by'),
     ]
 
