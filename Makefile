@@ -37,7 +37,7 @@ setup: install
 # in production. One web worker with threads: without REDIS_URL caches live in process memory.
 run: setup
 	@echo ""
-	@echo "Serving on $(SITE_URL)/  (admin: /admin/, API docs: /api/docs/)"
+	@echo "Serving on $(SITE_URL)/  (book: /book/acme-salon/, admin: /admin/, API docs: /api/docs/)"
 	@echo "Emails are printed below by the web and deliver_emails processes. Ctrl-C stops everything."
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HOST=$(HOST) SITE_URL=$(SITE_URL) WEB_CONCURRENCY=1 \
 		GUNICORN_CMD_ARGS="--threads 4 --reload --access-logfile -" \

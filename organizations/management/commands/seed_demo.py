@@ -148,6 +148,7 @@ class Command(BaseCommand):
         site = settings.SITE_URL  # `make run` sets it to the address it serves
         write(self.style.SUCCESS("Demo organization ready: Acme Salon (acme-salon)"))
         write(f"  Admin:    {site}/admin/  user {result['admin']['username']} / password {result['admin']['password']}")
+        write(f"  Booking page: {site}/book/acme-salon/  (find a booking: {site}/manage-booking)")
         write(f"  API docs: {site}/api/docs/")
         write("  API keys (new ones each run; the previous demo keys are revoked):")
         for kind, secret in result["keys"].items():
