@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in emails (and Stripe's return pages) point at the address `make run` serves.
+SITE_HOST := $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST))
+SITE_URL ?= http://$(SITE_HOST):$(PORT)
 PYTEST_ARGS ?= -n auto
 
 .PHONY: run test setup install browser-deps lint format bench clean
@@ -27,12 +30,18 @@ browser-deps: $(AXE)
 
 setup: install
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_demo
+	SITE_URL=$(SITE_URL) $(PY) manage.py seed_demo
 
+# The web server and the background commands (Procfile), side by side under honcho: emails (on
+# the console unless EMAIL_HOST is set), hold expiries, webhooks and reminders happen as they would
+# in production. One web worker with threads: without REDIS_URL caches live in process memory.
 run: setup
 	@echo ""
-	@echo "Serving on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Serving on $(SITE_URL)/  (book: /book/acme-salon/, admin: /admin/, API docs: /api/docs/)"
+	@echo "Emails are printed below by the web and deliver_emails processes. Ctrl-C stops everything."
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HOST=$(HOST) SITE_URL=$(SITE_URL) WEB_CONCURRENCY=1 \
+		GUNICORN_CMD_ARGS="--threads 4 --reload --access-logfile -" \
+		$(VENV)/bin/honcho start -f Procfile -p $(PORT)
 
 test: setup browser-deps
 	$(PY) -m pytest -rs $(PYTEST_ARGS)

@@ -197,9 +197,13 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-# Public booking API: confirmation emails go out after commit but inside the request, so a
-# mail server that stops answering must not hold a worker for long.
-EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+# Every email is written to the outbox with its change (bookings/notifications/outbox.py). The
+# request that made the change tries it once after commit, waiting at most EMAIL_REQUEST_TIMEOUT
+# seconds per network step, so a mail server that stops answering holds no request for long (0:
+# no try in the request, `manage.py deliver_emails` sends everything). deliver_emails retries
+# failures with EMAIL_TIMEOUT, Django's own SMTP timeout.
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
+EMAIL_REQUEST_TIMEOUT = float(os.environ.get("EMAIL_REQUEST_TIMEOUT", "3"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "bookings@localhost")
 
 # --- Stripe -------------------------------------------------------------------------------

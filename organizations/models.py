@@ -59,6 +59,16 @@ class Organization(TimestampedModel):
         default=120, help_text="Customers may cancel or reschedule until this long before the start."
     )
     hold_minutes = models.PositiveIntegerField(default=10, validators=[MinValueValidator(1)])
+    # Reminder emails (`manage.py send_reminders`, bookings/notifications/reminders.py).
+    # db_default too: code that predates the field (a rolling deploy) can still insert organizations.
+    reminder_lead_minutes = models.PositiveIntegerField(
+        default=1440,
+        db_default=1440,
+        help_text="Email a reminder this long before each booking (1440: 24 hours; 0: none).",
+    )
+    second_reminder_lead_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Optionally a second reminder, e.g. 120 for 2 hours before."
+    )
 
     objects = OrganizationQuerySet.as_manager()
 

@@ -8,6 +8,7 @@ from bookings.admin.times import local_text
 from bookings.models import (
     BookingEvent,
     IdempotencyRecord,
+    OutboundEmail,
     Participant,
     RecurringSeries,
     StripeEvent,
@@ -79,3 +80,13 @@ class WebhookAttemptAdmin(InternalAdmin):
 class StripeEventAdmin(InternalAdmin):
     list_display = ["event_id", "type", "processed_at"]
     search_fields = ["event_id", "type"]
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(InternalAdmin):
+    """The email outbox, for operators: what was sent, what is retried, every attempt."""
+
+    list_display = ["id", "kind", "to", "subject", "status", "attempt_count", "next_attempt_at", "sent_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["subject", "to", "booking__confirmation_number", "last_error"]
+    list_select_related = ["booking"]

@@ -6,6 +6,7 @@ from bookings.models.booking import (
     Participant,
     RecurringSeries,
 )
+from bookings.models.emails import OutboundEmail
 from bookings.models.idempotency import IdempotencyRecord
 from bookings.models.payments import StripeEvent
 from bookings.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -16,6 +17,7 @@ __all__ = [
     "BookingEvent",
     "BookingStatus",
     "IdempotencyRecord",
+    "OutboundEmail",
     "Participant",
     "RecurringSeries",
     "StripeEvent",

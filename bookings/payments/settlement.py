@@ -1,12 +1,11 @@
 """Settling deposits: the Stripe webhook applies Checkout outcomes to their bookings, once each.
 
 `checkout.session.completed` confirms the pending booking (and only then emails the customer),
-`checkout.session.expired` cancels it and frees the slot. Each Stripe event is recorded once
+`checkout.session.expired` cancels it, frees the slot and tells the customer why. Each Stripe event is recorded once
 (StripeEvent), so a replayed or concurrent copy changes nothing.
 """
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import stripe
@@ -14,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from bookings.models import Booking, BookingStatus, StripeEvent
-from bookings.notifications import booking_confirmation_send
+from bookings.notifications import booking_confirmation_queue
 from bookings.services.actors import Actor
 from bookings.services.audit import audit_record
 from bookings.services.status import booking_cancel, booking_transition
@@ -95,9 +94,10 @@ def checkout_completed(booking: Booking, session: StripeDict) -> str:
     if booking.payment_status != Booking.PaymentStatus.PAID:
         _payment_status_set(booking, Booking.PaymentStatus.PAID, action="deposit_paid")
     if booking.status == BookingStatus.PENDING:
-        booking_transition(booking=booking, to_status=BookingStatus.CONFIRMED, actor=STRIPE_ACTOR)
-        # The customer hears "confirmed" once the deposit is paid, never before, and only after commit.
-        transaction.on_commit(partial(booking_confirmation_send, booking.pk))
+        booking = booking_transition(booking=booking, to_status=BookingStatus.CONFIRMED, actor=STRIPE_ACTOR)
+        # The customer hears "confirmed" once the deposit is paid, never before: queued with the
+        # change, sent once it has committed.
+        booking_confirmation_queue(booking)
         return "confirmed"
     return f"paid, booking already {booking.status}"
 
@@ -106,5 +106,7 @@ def checkout_expired(booking: Booking, session: StripeDict) -> str:
     if booking.payment_status == Booking.PaymentStatus.PAID or booking.status != BookingStatus.PENDING:
         return f"nothing to do, booking {booking.status}"
     _payment_status_set(booking, Booking.PaymentStatus.EXPIRED, action="deposit_expired")
+    # The customer's email says the slot was released because the deposit was not paid
+    # (bookings.notifications.content reads the expired payment status).
     booking_cancel(booking=booking, actor=STRIPE_ACTOR, reason="Deposit not paid: checkout expired")
     return "cancelled"

@@ -9,6 +9,7 @@ from django.db.models import Sum
 from django.utils import timezone as djtz
 
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, Participant, RecurringSeries
+from bookings.notifications import booking_rescheduled_queue, participant_left_queue
 from bookings.payments.checkout import DepositCheckout
 from bookings.services.actors import Actor
 from bookings.services.audit import audit_record
@@ -239,11 +240,12 @@ def booking_create_from_hold(
     checkout: DepositCheckout | None = None,
     timezone: str | None = None,
     now: datetime | None = None,
+    emails_booker: bool = False,
 ) -> Booking:
     """Turn an active hold into a booking in one transaction: the slot passes with no gap.
 
     Expired, released or unknown hold: 404. Already converted: 409. `timezone`: the zone the booker
-    reads times in (default the location's).
+    reads times in (default the location's). `emails_booker`: as for `booking_create`.
     """
     now = now or djtz.now()
     with transaction.atomic():
@@ -284,7 +286,7 @@ def booking_create_from_hold(
             checkout=checkout,
             timezone=timezone,
         )
-        booking = _place(reservation, draft)
+        booking = _place(reservation, draft, emails_booker=emails_booker)
         hold.status = Hold.Status.CONVERTED
         hold.save(update_fields=["status"])
         return booking
@@ -298,7 +300,10 @@ def booking_reschedule(
     staff: StaffMember | None = None,
     now: datetime | None = None,
 ) -> Booking:
-    """Move a booking to another slot of its service (same location); SEQUENCE grows for calendar clients."""
+    """Move a booking to another slot of its service (same location); SEQUENCE grows for calendar clients.
+
+    The contact is emailed the new time and the old, with the updated invite (bookings.notifications).
+    """
     now = now or djtz.now()
     with transaction.atomic():
         booking = (
@@ -320,6 +325,7 @@ def booking_reschedule(
             ignore_booking=booking,
         )
         slot = reservation.slot
+        previous_starts_at, previous_ends_at = booking.starts_at, booking.ends_at
         before: dict[str, str | int] = {
             "starts_at": booking.starts_at.isoformat(),
             "ends_at": booking.ends_at.isoformat(),
@@ -347,7 +353,18 @@ def booking_reschedule(
         webhook_emit(
             organization=booking.organization, event_type="booking.rescheduled", data=booking_event_data(booking)
         )
+        booking_rescheduled_queue(booking, previous_starts_at=previous_starts_at, previous_ends_at=previous_ends_at)
         return booking
+
+
+def booker_place(booking: Booking, customer: Customer) -> Participant | None:
+    """The customer's own place in a group session (None for an appointment): what their
+    confirmation is about."""
+    if not booking.is_group:
+        return None
+    participant = Participant.objects.get(booking=booking, customer=customer, status=Participant.Status.ACTIVE)
+    participant.customer = customer
+    return participant
 
 
 def participant_join(
@@ -378,7 +395,10 @@ def participant_join(
 
 
 def participant_leave(*, participant: Participant, actor: Actor, now: datetime | None = None) -> Participant:
-    """Take a participant out of a group session; the seats are free again. Leaving twice is a no-op."""
+    """Take a participant out of a group session; the seats are free again. Leaving twice is a no-op.
+
+    The participant (only them) is emailed that their place is cancelled, with their cancelled invite.
+    """
     with transaction.atomic():
         participant = (
             Participant.objects.select_for_update().select_related("booking", "customer").get(pk=participant.pk)
@@ -394,4 +414,5 @@ def participant_leave(*, participant: Participant, actor: Actor, now: datetime |
         webhook_emit(
             organization=session.organization, event_type="participant.left", data=participant_event_data(participant)
         )
+        participant_left_queue(participant, now=participant.left_at)
         return participant

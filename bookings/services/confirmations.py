@@ -1,25 +1,27 @@
 """Sending a booking's confirmation again, when a customer says it never arrived."""
 
-from functools import partial
-
 from django.db import transaction
 
 from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, Participant
-from bookings.notifications import booking_confirmation_send
+from bookings.notifications import booking_confirmation_queue
 from bookings.services.actors import Actor
 from bookings.services.audit import audit_record
 from organizations.errors import Unprocessable
 
 
 def booking_confirmation_resend(*, booking: Booking, actor: Actor) -> list[str]:
-    """Email the confirmation again after commit (to each active participant with an email, for a
+    """Email the confirmation again, queued in the outbox and sent after commit (to each active participant with an email, for a
     group session; else the booking's contact), audited; returns the addresses.
 
     422 for a booking that is no longer active or still awaits its deposit (it has nothing to
     confirm yet), and when nobody on it has an email address.
     """
     with transaction.atomic():
-        booking = Booking.objects.select_for_update(of=("self",)).get(pk=booking.pk)
+        booking = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("organization", "service", "location")
+            .get(pk=booking.pk)
+        )
         if booking.status not in ACTIVE_STATUSES:
             raise Unprocessable(f"A {booking.get_status_display().lower()} booking has no confirmation to send")
         if booking.status == BookingStatus.PENDING and booking.payment_status == Booking.PaymentStatus.REQUIRED:
@@ -36,5 +38,5 @@ def booking_confirmation_resend(*, booking: Booking, actor: Actor) -> list[str]:
             raise Unprocessable("Nobody on this booking has an email address")
         audit_record(booking=booking, action="confirmation_resent", actor=actor, to_value=", ".join(recipients))
         for place in places:
-            transaction.on_commit(partial(booking_confirmation_send, booking.pk, participant=place))
+            booking_confirmation_queue(booking, participant=place)
     return recipients

@@ -7,16 +7,15 @@ in one transaction. If Stripe cannot be reached (502), nothing is booked and the
 """
 
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone as djtz
 
-from bookings.models import Booking, BookingStatus, Participant
-from bookings.notifications import booking_confirmation_send
+from bookings.models import Booking, BookingStatus
+from bookings.notifications import booking_confirmation_queue
 from bookings.payments.checkout import DepositCheckout, deposit_checkout_open, deposit_refusal
 from bookings.services.actors import Actor
-from bookings.services.bookings import Contact, booking_create_from_hold
+from bookings.services.bookings import Contact, booker_place, booking_create_from_hold
 from bookings.services.custom_fields import CustomFieldValue, custom_field_values_clean
 from bookings.services.quorum import group_initial_status
 from holds.models import Hold
@@ -90,13 +89,14 @@ def hold_booking_prepare(
     )
 
 
-def hold_booking_create(*, prepared: PreparedHoldBooking, confirmation_email: bool = False) -> Booking:
+def hold_booking_create(*, prepared: PreparedHoldBooking, confirmation_email: bool = True) -> Booking:
     """The client found (by email) or created as a customer of the hold's organization, and the hold
-    converted into their booking, in one transaction. A deposit books `pending` until it is paid;
-    a class below its minimum opens pending, as through every other surface.
+    converted into their booking, in one transaction. A deposit books `pending` until it is paid
+    (and is confirmed by email then); otherwise the client's confirmation (of their own place, in a
+    class) is queued with the booking and sent once it has committed. A class below its minimum
+    opens pending, as through every other surface.
 
-    `confirmation_email`: email the client their confirmation once committed (the customer pages;
-    a deposit booking is mailed once paid, by the settlement)."""
+    `confirmation_email=False`: the caller tells the client itself (nothing is queued)."""
     hold, client = prepared.hold, prepared.client
     status: str
     if prepared.checkout is not None:
@@ -122,15 +122,8 @@ def hold_booking_create(*, prepared: PreparedHoldBooking, confirmation_email: bo
             custom_field_values=prepared.custom_field_values,
             checkout=prepared.checkout,
             timezone=prepared.timezone,
+            emails_booker=confirmation_email and prepared.checkout is None,
         )
         if confirmation_email and prepared.checkout is None:
-            # In a class, the booker's own place: their email names them and their seats.
-            place = (
-                Participant.objects.select_related("customer").get(
-                    booking=booking, customer=customer, status=Participant.Status.ACTIVE
-                )
-                if booking.is_group
-                else None
-            )
-            transaction.on_commit(partial(booking_confirmation_send, booking.pk, participant=place))
+            booking_confirmation_queue(booking, participant=booker_place(booking, customer))
         return booking

@@ -3,8 +3,8 @@
 The scheduling core (`booking_create`) owns locking and the re-check; this module adds what the
 public contract asks on top: the `ends_at` must match the service, a deposit books `pending` with
 a Stripe Checkout Session (bookings.payments.checkout), the customer is found or created by
-email in the organization, and the confirmation email leaves only after the booking has
-committed (a deposit booking is confirmed, and mailed, once paid).
+email in the organization, and the confirmation email is written to the outbox with the booking
+and leaves only after it has committed (a deposit booking is confirmed, and mailed, once paid).
 
 Two steps, so that no network call runs under a lock: `public_booking_prepare` (checks, and the
 deposit's Checkout Session) before the booking's transaction, `public_booking_create` in it.
@@ -12,7 +12,6 @@ deposit's Checkout Session) before the booking's transaction, `public_booking_cr
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import NotRequired, TypedDict
 
 from django.db import transaction
@@ -20,10 +19,10 @@ from django.db.models import Prefetch, prefetch_related_objects
 
 from bookings.availability import find_slots
 from bookings.models import Booking, BookingStatus, Participant
-from bookings.notifications import booking_confirmation_send
+from bookings.notifications import booking_confirmation_queue
 from bookings.payments.checkout import NO_STRIPE_MESSAGE, DepositCheckout, deposit_checkout_open, deposit_refusal
 from bookings.services.actors import Actor
-from bookings.services.bookings import Contact, booking_create
+from bookings.services.bookings import Contact, booker_place, booking_create
 from bookings.services.quorum import group_initial_status
 from organizations.errors import Unprocessable
 from organizations.models import ApiKey, Customer, Location, Organization, Service, StaffMember, Team
@@ -147,8 +146,8 @@ def public_booking_prepare(
 
 def public_booking_create(*, prepared: PreparedPublicBooking, now: datetime | None = None) -> PublicBooking:
     """Book the prepared slot for the person in its contact (409 taken, 422 not a slot), with the
-    customer found or created by email in the same transaction; the confirmation email leaves once
-    it has committed (a deposit booking's once paid)."""
+    customer found or created by email in the same transaction; the confirmation email is queued in
+    it and leaves once it has committed (a deposit booking's once paid)."""
     service, location, contact = prepared.service, prepared.location, prepared.contact
     participant = None
     with transaction.atomic():
@@ -176,19 +175,11 @@ def public_booking_create(*, prepared: PreparedPublicBooking, now: datetime | No
         _relations_attach(booking, service=service, location=location)
         if prepared.checkout is None:
             # A group session's own contact is whoever opened it: the person who just joined gets
-            # their own email and invite. The email is built from this instance once committed.
-            participant = _place_of(booking, customer)
-            transaction.on_commit(partial(booking_confirmation_send, booking, participant=participant))
+            # their own email and invite, rendered once from this instance into the outbox (one
+            # INSERT) and tried once the booking has committed.
+            participant = booker_place(booking, customer)
+            booking_confirmation_queue(booking, participant=participant)
     return PublicBooking(booking=booking, participant=participant)
-
-
-def _place_of(booking: Booking, customer: Customer) -> Participant | None:
-    """The customer's place in a group session (None for an appointment)."""
-    if not booking.is_group:
-        return None
-    participant = Participant.objects.get(booking=booking, customer=customer, status=Participant.Status.ACTIVE)
-    participant.customer = customer
-    return participant
 
 
 def _relations_attach(booking: Booking, *, service: Service, location: Location) -> None:

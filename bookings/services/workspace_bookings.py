@@ -1,18 +1,18 @@
 """Bookings a merchant makes in the workspace (the admin) for one customer, existing or new.
 
 The same core as every surface (locks, re-check, audit with the admin user as actor, outbox), and
-the customer is emailed their confirmation once the booking has committed, as a public booker is.
+the customer's confirmation is written to the email outbox with the booking and leaves once it has
+committed, as a public booker's does.
 """
 
 from datetime import datetime
-from functools import partial
 
 from django.db import transaction
 
-from bookings.models import Booking, Participant
-from bookings.notifications import booking_confirmation_send
+from bookings.models import Booking
+from bookings.notifications import booking_confirmation_queue
 from bookings.services.actors import Actor
-from bookings.services.bookings import booking_create
+from bookings.services.bookings import booker_place, booking_create
 from bookings.services.merchant_bookings import NewCustomer
 from bookings.services.quorum import group_initial_status
 from organizations.errors import InvalidInput
@@ -64,10 +64,5 @@ def workspace_booking_create(
             now=now,
             emails_booker=True,  # the booker gets their own confirmation below, not the class's notice
         )
-        participant = None
-        if booking.is_group:
-            participant = Participant.objects.select_related("customer").get(
-                booking=booking, customer=customer, status=Participant.Status.ACTIVE
-            )
-        transaction.on_commit(partial(booking_confirmation_send, booking.pk, participant=participant))
+        booking_confirmation_queue(booking, participant=booker_place(booking, customer))
     return booking

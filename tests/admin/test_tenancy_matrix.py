@@ -33,6 +33,7 @@ SUPERUSER_ONLY = {
     "bookings.WebhookEvent",
     "bookings.WebhookAttempt",
     "bookings.StripeEvent",
+    "bookings.OutboundEmail",
     "auth.User",
     "auth.Group",
 }

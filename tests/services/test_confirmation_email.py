@@ -6,8 +6,9 @@ from urllib.parse import quote
 import pytest
 from django.db import DatabaseError
 from icalendar import Calendar
+from rest_framework.test import APIClient
 
-from bookings.models import Booking
+from bookings.models import Booking, OutboundEmail
 from tests.factories import future_day, local_dt
 
 NY = "America/New_York"
@@ -169,6 +170,7 @@ def test_booking_rolled_back_after_its_row_was_written_sends_no_email(
     assert response.status_code == 500
     assert callbacks == [] and mailoutbox == []
     assert not Booking.objects.exists()
+    assert not OutboundEmail.objects.exists()  # the outbox row rolled back with its booking
 
 
 @pytest.mark.django_db
@@ -190,3 +192,52 @@ def test_class_participants_each_read_their_own_places_and_invite(
     assert str(served.walk("VEVENT")[0]["ATTENDEE"]) == "mailto:john@example.com"
     attached = Calendar.from_ical(john_mail.attachments[0][1])
     assert str(attached.walk("VEVENT")[0]["ATTENDEE"]) == "mailto:john@example.com"
+
+
+def book_from_hold(demo, start, *, service="haircut", client=None):
+    session = APIClient()
+    session.credentials(HTTP_AUTHORIZATION=f"Bearer {demo['keys']['session']}")
+    held = session.post(
+        "/api/v1/bookings/hold",
+        {
+            "service_id": demo["services"][service]["uuid"],
+            "location_id": demo["location"]["uuid"],
+            "starts_at": start.isoformat(),
+        },
+        format="json",
+    )
+    assert held.status_code == 201, held.json()
+    client = client or {"first_name": "Jane", "last_name": "Doe", "email": "jane@example.com"}
+    response = session.post("/api/v1/bookings", {"hold_id": held.json()["hold_id"], "client": client}, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+@pytest.mark.django_db
+def test_a_booking_made_from_a_hold_is_confirmed_by_email(demo, mailoutbox, django_capture_on_commit_callbacks):
+    """Widgets and the customer pages book through a hold: the client hears from it as a public booker does."""
+    start = local_dt(NY, future_day(weekday=2), 15)
+    with django_capture_on_commit_callbacks(execute=True):
+        data = book_from_hold(demo, start)
+    [message] = mailoutbox
+    assert message.to == ["jane@example.com"]
+    assert message.subject == f"Booking confirmed - Haircut ({data['confirmation_number']})"
+    assert f"Time: 3:00 PM - 4:00 PM ({NY})" in message.body
+    assert f"confirmation={data['confirmation_number']}&contact=jane%40example.com" in message.body
+    assert Calendar.from_ical(message.attachments[0][1])["METHOD"] == "REQUEST"
+
+
+@pytest.mark.django_db
+def test_a_hold_whose_place_completes_a_class_emails_its_booker_once(
+    demo, mailoutbox, django_capture_on_commit_callbacks
+):
+    start = local_dt(NY, future_day(weekday=2), 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        book_from_hold(demo, start, service="yoga-class")
+        john = {"first_name": "John", "last_name": "Smith", "email": "john@example.com"}
+        book_from_hold(demo, start, service="yoga-class", client=john)
+    assert [(m.to, m.subject.split(" - ")[0]) for m in mailoutbox] == [
+        (["jane@example.com"], "Booking received"),
+        (["jane@example.com"], "Booking confirmed"),  # John's place completed the minimum
+        (["john@example.com"], "Booking confirmed"),  # his own, once
+    ]

@@ -24,7 +24,14 @@ from organizations.models import (
     WorkingHours,
 )
 
-POLICY_FIELDS = ["min_notice_minutes", "max_advance_days", "cancellation_cutoff_minutes", "hold_minutes"]
+POLICY_FIELDS = [
+    "min_notice_minutes",
+    "max_advance_days",
+    "cancellation_cutoff_minutes",
+    "hold_minutes",
+    "reminder_lead_minutes",
+    "second_reminder_lead_minutes",
+]
 CUSTOM_FIELD_TYPES = {"string", "number", "boolean"}
 
 

@@ -20,7 +20,11 @@ class Command(BaseCommand):
     def handle(self, *args, loop: bool, interval: float, **options):
         while True:
             count = holds_expire()
-            self.stdout.write(f"Expired {count} hold{'s' if count != 1 else ''}.")
+            if count or not loop:  # a loop beside the server (make run) stays quiet when idle
+                self.stdout.write(f"Expired {count} hold{'s' if count != 1 else ''}.")
             if not loop:
                 return
-            time.sleep(interval)
+            try:
+                time.sleep(interval)
+            except KeyboardInterrupt:
+                return

@@ -2,6 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from bookings.payments.checkout import stripe_configured
 from bookings.payments.reconciliation import deposits_reconcile
 
 
@@ -16,6 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=300.0, help="Seconds between passes with --loop.")
 
     def handle(self, *args, loop: bool, interval: float, **options):
+        if loop and not stripe_configured():
+            # Keep running (a Procfile runner stops every process when one exits), doing nothing.
+            self.stdout.write("Stripe is not configured (STRIPE_SECRET_KEY): no deposits to reconcile.")
         while True:
             outcomes = deposits_reconcile()
             if outcomes or not loop:

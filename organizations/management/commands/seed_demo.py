@@ -2,6 +2,7 @@ import json
 from datetime import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -142,12 +143,11 @@ class Command(BaseCommand):
 
     def _print_summary(self, result) -> None:
         write = self.stdout.write
+        site = settings.SITE_URL  # `make run` sets it to the address it serves
         write(self.style.SUCCESS("Demo organization ready: Acme Salon (acme-salon)"))
-        write(
-            "  Admin:    http://127.0.0.1:8000/admin/  user "
-            f"{result['admin']['username']} / password {result['admin']['password']}"
-        )
-        write("  API docs: http://127.0.0.1:8000/api/docs/")
+        write(f"  Admin:    {site}/admin/  user {result['admin']['username']} / password {result['admin']['password']}")
+        write(f"  Booking page: {site}/book/acme-salon/  (find a booking: {site}/manage-booking)")
+        write(f"  API docs: {site}/api/docs/")
         write("  API keys (new ones each run; the previous demo keys are revoked):")
         for kind, secret in result["keys"].items():
             write(f"    {kind:<9} {secret}")

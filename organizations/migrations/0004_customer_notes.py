@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('organizations', '0002_api_key_issued_by'),
+        ('organizations', '0003_reminder_lead_times'),
     ]
 
     operations = [

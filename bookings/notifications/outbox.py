@@ -1,0 +1,331 @@
+"""The email outbox: written in the change's transaction, tried once after commit, retried by a worker.
+
+`emails_queue` inserts the rendered emails (one INSERT) inside the transaction of the change, so an
+email is never lost and never sent for a change that rolled back. Each row is created already
+claimed by its own request, with a short lease: after commit the request tries it once with
+`EMAIL_REQUEST_TIMEOUT`, from the rows in memory (nothing is read or rendered again), and records
+the outcome with one UPDATE. A failure (or a process that died first) leaves the row to
+`manage.py deliver_emails`, which retries it with growing delays using `EMAIL_TIMEOUT`.
+
+Workers claim due rows as webhook deliveries are claimed (bookings/webhook_delivery.py): in a short
+transaction, `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite's IMMEDIATE transactions
+serialize claims), moving `next_attempt_at` past twice the longest send (a lease) and stamping a
+claim token; a worker starts no send in the second half of its lease and puts the rest of its batch
+back. Only the token's holder may record the outcome, and no one else claims the row meanwhile, so
+several workers never send one email twice. (A send that outlives its lease, or a process that
+dies after the mail server accepted the message but before the outcome was written, can still
+lead to a second copy: SMTP offers no way to ask. Every copy carries the same Message-ID.)
+"""
+
+import logging
+import smtplib
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.message import make_msgid
+from django.db import transaction
+from django.utils import timezone
+
+from bookings.ics import site_host
+from bookings.models import Booking, BookingStatus, OutboundEmail, Participant
+from bookings.notifications.content import RenderedEmail
+
+logger = logging.getLogger(__name__)
+
+Status = OutboundEmail.Status
+# After the n-th failed attempt, wait RETRY_DELAYS[n-1]; after the last, give up (about two days).
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=3),
+    timedelta(hours=6),
+    timedelta(hours=12),
+    timedelta(hours=24),
+)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+ERROR_CHARS = 500
+
+
+def retry_delay(attempt_count: int) -> timedelta | None:
+    """How long to wait after the `attempt_count`-th failed attempt; None: give up."""
+    if attempt_count < 1 or attempt_count > len(RETRY_DELAYS):
+        return None
+    return RETRY_DELAYS[attempt_count - 1]
+
+
+def lease_duration(timeout: float) -> timedelta:
+    """Longer than one send can take (SMTP's timeout applies to each of its network steps)."""
+    return timedelta(seconds=timeout * 10 + 60)
+
+
+def batch_lease_duration(timeout: float) -> timedelta:
+    """A worker's claim: it starts no send after the first `lease_duration`, so each one it starts
+    ends within the second, and the rest of its batch is released unsent (bookings of a slow
+    mail server are not held for long, and a worker that dies frees its batch soon)."""
+    return 2 * lease_duration(timeout)
+
+
+def outbox_row(
+    *, booking: Booking, rendered: RenderedEmail, now: datetime, claim_token: str = "", lease: timedelta | None = None
+) -> OutboundEmail:
+    """An unsaved outbox row holding the whole message."""
+    return OutboundEmail(
+        organization_id=booking.organization_id,
+        booking=booking,
+        participant=rendered.participant,
+        kind=rendered.kind,
+        booking_starts_at=booking.starts_at,
+        message_id=make_msgid(domain=site_host()),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[rendered.to],
+        subject=rendered.subject,
+        body_text=rendered.text,
+        body_html=rendered.html,
+        ics=rendered.ics,
+        ics_method=rendered.ics_method,
+        next_attempt_at=now + lease if lease else now,
+        claim_token=claim_token,
+    )
+
+
+def emails_queue(*, booking: Booking, rendered: Sequence[RenderedEmail]) -> list[OutboundEmail]:
+    """Store the emails in the caller's transaction and try them once it has committed."""
+    if not rendered:
+        return []
+    now = timezone.now()
+    timeout = settings.EMAIL_REQUEST_TIMEOUT
+    token = uuid.uuid4().hex if timeout > 0 else ""
+    lease = lease_duration(timeout) if token else None
+    rows = [outbox_row(booking=booking, rendered=r, now=now, claim_token=token, lease=lease) for r in rendered]
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+    else:
+        OutboundEmail.objects.bulk_create(rows)
+    if token:
+        # robust: whatever happens here, the change has committed and its answer must not fail.
+        transaction.on_commit(partial(outbox_send, rows, token=token, timeout=timeout, by="after-commit"), robust=True)
+    return rows
+
+
+def email_message(row: OutboundEmail) -> EmailMultiAlternatives:
+    """The stored email as Django sends it: text, its HTML alternative, the invite attached."""
+    message = EmailMultiAlternatives(
+        subject=row.subject,
+        body=row.body_text,
+        from_email=row.from_email,
+        to=list(row.to),
+        headers={"Message-ID": row.message_id},
+    )
+    if row.body_html:
+        message.attach_alternative(row.body_html, "text/html")
+    if row.ics:
+        message.attach("invite.ics", row.ics, f"text/calendar; method={row.ics_method or 'REQUEST'}")
+    return message
+
+
+@dataclass
+class Outcome:
+    row: OutboundEmail
+    error: str = ""
+    ms: int = 0
+    permanent: bool = False  # the mail server refused it for good (5xx): retrying cannot help
+    tried: bool = True  # False: not started before the claim's deadline; released, not an attempt
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+
+
+def _permanent(exc: BaseException) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(500 <= code < 600 for code, _msg in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException) and not isinstance(exc, smtplib.SMTPServerDisconnected):
+        return 500 <= exc.smtp_code < 600
+    return False
+
+
+def _send_all(rows: Sequence[OutboundEmail], *, timeout: float, deadline: float | None = None) -> list[Outcome]:
+    """Send each row over one connection; never raises. A lost connection stops the batch, and no
+    send starts after `deadline` (a time.monotonic() value)."""
+    outcomes: list[Outcome] = []
+    try:
+        connection = get_connection(timeout=timeout)
+        connection.open()
+    except Exception as exc:  # noqa: BLE001 - the mail server is down or misconfigured: all retried
+        return [Outcome(row, _describe(exc)) for row in rows]
+    broken = ""
+    try:
+        for row in rows:
+            if deadline is not None and time.monotonic() > deadline:
+                outcomes.append(Outcome(row, tried=False))
+                continue
+            if broken:
+                outcomes.append(Outcome(row, f"not tried, the connection was lost: {broken}"[:ERROR_CHARS]))
+                continue
+            started = time.monotonic()
+            outcome = Outcome(row)
+            try:
+                if not connection.send_messages([email_message(row)]):
+                    outcome.error = "the email backend did not send it"
+            except (smtplib.SMTPServerDisconnected, TimeoutError, ConnectionError) as exc:
+                outcome.error = broken = _describe(exc)
+            except Exception as exc:  # noqa: BLE001 - refused recipients, bad headers: recorded
+                outcome.error, outcome.permanent = _describe(exc), _permanent(exc)
+            outcome.ms = int((time.monotonic() - started) * 1000)
+            outcomes.append(outcome)
+    finally:
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+            pass
+    return outcomes
+
+
+def _record(outcomes: Sequence[Outcome], *, token: str, now: datetime, by: str) -> None:
+    """Write each outcome (only where this claim still holds): sent, a retry later, or given up."""
+    for outcome in outcomes:
+        row, error = outcome.row, outcome.error
+        if not outcome.tried:  # back in the queue at once, for this worker's next pass or another's
+            OutboundEmail.objects.filter(pk=row.pk, claim_token=token).update(claim_token="", next_attempt_at=now)
+            continue
+        attempts = [*row.attempts, {"at": now.isoformat(), "by": by, "ok": not error, "error": error, "ms": outcome.ms}]
+        changes: dict[str, object] = {"attempt_count": row.attempt_count + 1, "attempts": attempts, "claim_token": ""}
+        if not error:
+            changes.update(status=Status.SENT, sent_at=now, last_error="")
+        else:
+            delay = None if outcome.permanent else retry_delay(row.attempt_count + 1)
+            changes["last_error"] = error
+            if delay is None:
+                changes["status"] = Status.FAILED
+            else:
+                changes["next_attempt_at"] = now + delay
+            logger.warning("Email %s to %s not sent (attempt %s): %s", row.pk, row.to, row.attempt_count + 1, error)
+        if OutboundEmail.objects.filter(pk=row.pk, claim_token=token).update(**changes):
+            for name, value in changes.items():
+                setattr(row, name, value)
+        else:
+            logger.warning("Email %s: the claim ran out before its outcome was recorded", row.pk)
+
+
+def outbox_send(rows: Sequence[OutboundEmail], *, token: str, timeout: float, by: str) -> int:
+    """Send rows claimed with `token` and record every attempt; returns how many were sent.
+
+    Never raises: it runs after a change has committed, whose answer must not turn into an error.
+    """
+    try:
+        outcomes = _send_all(rows, timeout=timeout)
+        now = timezone.now()
+        if len(outcomes) == 1:
+            _record(outcomes, token=token, now=now, by=by)
+        else:
+            with transaction.atomic():
+                _record(outcomes, token=token, now=now, by=by)
+        return sum(1 for outcome in outcomes if not outcome.error)
+    except Exception:
+        logger.exception("Could not send or record emails %s; deliver_emails retries them", [r.pk for r in rows])
+        return 0
+
+
+# --- The worker ---------------------------------------------------------------------------------
+
+
+def emails_claim(*, now: datetime, batch: int, kinds: Sequence[str] | None = None) -> tuple[str, list[int]]:
+    """Claim up to `batch` due emails for this worker; returns the claim token and their ids."""
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        due = OutboundEmail.objects.select_for_update(skip_locked=True).filter(
+            status=Status.PENDING, next_attempt_at__lte=now
+        )
+        if kinds:
+            due = due.filter(kind__in=kinds)
+        ids = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:batch])
+        if ids:
+            OutboundEmail.objects.filter(id__in=ids).update(
+                next_attempt_at=now + batch_lease_duration(settings.EMAIL_TIMEOUT), claim_token=token
+            )
+    return token, ids
+
+
+def _stale(row: OutboundEmail, now: datetime) -> str:
+    """Why the email is no longer true (the booking moved, was cancelled, has started), or ""."""
+    booking = row.booking
+    if booking is None or row.kind == OutboundEmail.Kind.CANCELLATION:
+        return ""
+    if booking.status == BookingStatus.CANCELLED:
+        return "the booking was cancelled"
+    if row.booking_starts_at is not None and booking.starts_at != row.booking_starts_at:
+        return "the booking was moved"
+    if row.participant is not None and row.participant.status != Participant.Status.ACTIVE:
+        return "the participant left"
+    if row.kind == OutboundEmail.Kind.REMINDER:
+        if booking.status != BookingStatus.CONFIRMED:
+            return f"the booking is {booking.status}"
+        if booking.starts_at <= now:
+            return "the booking has started"
+    return ""
+
+
+@dataclass
+class DeliveryRun:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    dropped: int = 0
+    released: int = 0  # claimed but not tried before the claim's deadline
+    rows: list[OutboundEmail] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.retrying + self.failed + self.dropped + self.released
+
+
+def emails_deliver(*, now: datetime | None = None, batch: int = 50, kinds: Sequence[str] | None = None) -> DeliveryRun:
+    """One pass: claim what is due at `now`, drop what is no longer true, send the rest.
+
+    Pass `now` to drive time in tests.
+    """
+    now = now or timezone.now()
+    run = DeliveryRun()
+    token, ids = emails_claim(now=now, batch=batch, kinds=kinds)
+    deadline = time.monotonic() + lease_duration(settings.EMAIL_TIMEOUT).total_seconds()
+    if not ids:
+        return run
+    rows = list(
+        OutboundEmail.objects.filter(id__in=ids, claim_token=token)
+        .select_related("booking", "participant")
+        .order_by("id")
+    )
+    to_send = []
+    for row in rows:
+        reason = _stale(row, now)
+        if reason:
+            OutboundEmail.objects.filter(pk=row.pk, claim_token=token).update(
+                status=Status.DROPPED, last_error=f"Not sent: {reason}", claim_token=""
+            )
+            row.status = Status.DROPPED
+            run.dropped += 1
+        else:
+            to_send.append(row)
+    if to_send:
+        outcomes = _send_all(to_send, timeout=settings.EMAIL_TIMEOUT, deadline=deadline)
+        with transaction.atomic():
+            _record(outcomes, token=token, now=now, by="worker")
+        for outcome in outcomes:
+            if not outcome.tried:
+                run.released += 1
+            elif outcome.row.status == Status.SENT:
+                run.sent += 1
+            elif outcome.row.status == Status.FAILED:
+                run.failed += 1
+            else:
+                run.retrying += 1
+    run.rows = rows
+    return run
