@@ -145,6 +145,8 @@ RATELIMIT_VIEW = "bookings.api.errors.ratelimited"
 AVAILABILITY_CACHE_SECONDS = int(os.environ.get("AVAILABILITY_CACHE_SECONDS", "10"))
 # How long the service an API key names by slugs may be reused (bookings/caching/catalog.py); 0: never.
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "300"))
+# Count the catalog cache's hits and misses per process (the load benchmark reads them); off by default.
+CATALOG_CACHE_STATS = env_bool("CATALOG_CACHE_STATS", False)
 # Bookings one API key may create per minute on the public API.
 BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "10/m")
 # The booking pages have no key: per client address, holds placed (a slot picked) per minute; their
