@@ -63,12 +63,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the logged-in user and messages: the pages and the admin use them, the API does not
+    # (it authenticates by key), so API paths skip them (bookings/api/middleware.py).
+    "bookings.api.middleware.WebOnlySessionMiddleware",
     "bookings.api.middleware.OptionalTrailingSlashMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "bookings.api.middleware.WebOnlyAuthenticationMiddleware",
+    "bookings.api.middleware.WebOnlyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
