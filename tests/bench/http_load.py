@@ -15,9 +15,10 @@ when it answers. Phases:
 4. create at a fixed rate (100/s): the same kind of requests, sent on a schedule; latency counts
    from when each request was due, so time spent waiting for a free client is included;
 5. create (race): every request for one of a few slots, so most get 409;
-6. before 1-5, on a server of its own: availability of 1,000 small organizations (tenants), while
-   one of them at a time renames a staff member 20 times a second (a catalog write); the share of
-   catalog lookups answered from the cache is printed (the workers count them and print on exit).
+6. before 1-5, on a server of its own: availability of 1,000 small organizations (tenants), each
+   asked once first (the warm-up), then at random while one of them at a time renames a staff member
+   20 times a second (a catalog write); the share of catalog lookups answered from the cache is
+   printed (the workers count them after the warm-up and print them on exit).
 
 It also prints each gunicorn worker's resident memory before phase 1 and after phase 5.
 
@@ -32,7 +33,7 @@ BENCH_CREATE_RATE (100 per second), BENCH_RACE_REQUESTS (600),
 BENCH_RACE_SLOTS (5), BENCH_WORKERS (gunicorn workers, 4), BENCH_TIME_CAP (60 s per phase),
 BENCH_RATE_LIMIT (the server's BOOKING_RATE_LIMIT, "100000/m"), BENCH_REDIS_URL
 (redis://127.0.0.1:6379/0), BENCH_EMAIL_BACKEND (tests.bench.email_backend.EmailBackend),
-BENCH_TENANTS (1000), BENCH_TENANT_REQUESTS (3000), BENCH_TENANT_WRITE_RATE (20 per second).
+BENCH_TENANTS (1000), BENCH_TENANT_REQUESTS (4000), BENCH_TENANT_WRITE_RATE (20 per second).
 """
 
 from __future__ import annotations
@@ -173,10 +174,14 @@ def rss_report(label: str, rss: dict[int, float]) -> str:
 
 
 # Gunicorn hooks (a config file, written per run): each worker counts the catalog's service lookups
-# answered from the cache (hits) and computed (misses), and prints them when it exits. They wrap the
+# answered from the cache (hits) and computed (misses) once the warm-up is over, and prints them
+# when it exits. They wrap the
 # version lookup the catalog module uses, whichever it is, so the same count reads any revision.
 GUNICORN_HOOKS = """
+import os
 import sys
+
+MARKER = os.environ["BENCH_COUNT_MARKER"]  # lookups count once this file exists (after the warm-up)
 
 def post_worker_init(worker):
     from bookings.caching import catalog
@@ -187,7 +192,7 @@ def post_worker_init(worker):
             continue
         def counted(version, entry_key, _original=original):
             found = _original(version, entry_key)
-            if entry_key.startswith("catalog:service:"):
+            if entry_key.startswith("catalog:service:") and os.path.exists(MARKER):
                 counts["misses" if found[1] is None else "hits"] += 1
             return found
         setattr(catalog, name, counted)
@@ -519,7 +524,7 @@ def main() -> int:
     workers = env_int("BENCH_WORKERS", 4)
 
     n_tenants = env_int("BENCH_TENANTS", 1000)
-    n_tenant_requests = env_int("BENCH_TENANT_REQUESTS", 3000)
+    n_tenant_requests = env_int("BENCH_TENANT_REQUESTS", 4000)
     tenant_write_rate = float(os.environ.get("BENCH_TENANT_WRITE_RATE") or 20)
     redis = redis_url()
     # A fresh key prefix per run: nothing cached by an earlier run is read back. This process shares
@@ -572,11 +577,20 @@ def main() -> int:
         slug, day = rng.choice(tenants["slugs"]), first_day + timedelta(days=rng.randrange(30))
         query = f"org_slug={slug}&service_slug=cut&from={day}T00:00:00Z&to={day}T23:59:59Z"
         tenant_jobs.append(("GET", f"/api/calendar/v1/public/availability?{query}", tenant_headers, None))
+    marker = Path(hooks.name + ".counting")
+    warm_up = [
+        ("GET", f"/api/calendar/v1/public/availability?org_slug={slug}&service_slug=cut&from={first_day}T00:00:00Z"
+         f"&to={first_day}T23:59:59Z", tenant_headers, None)
+        for slug in tenants["slugs"]
+    ]  # fmt: skip
     port = free_port()
-    server = start_server(database_url, port, workers, tenant_log, config=hooks.name, **shared)
+    server = start_server(
+        database_url, port, workers, tenant_log, config=hooks.name, BENCH_COUNT_MARKER=str(marker), **shared
+    )
     stop, written = threading.Event(), [0]
     try:
-        run_phase("warm-up", port, tenant_jobs[: workers * 8], workers * 2, time_cap)
+        run_phase("warm-up", port, warm_up, clients, time_cap)  # every tenant once: the catalog warm
+        marker.touch()
         writer = threading.Thread(target=catalog_writer, args=(tenants["staff_ids"], tenant_write_rate, stop, written))
         writer.start()
         tenant_phase = run_phase(
@@ -592,6 +606,7 @@ def main() -> int:
     hits, misses = catalog_counts(tenant_log.read())
     tenant_log.close()
     os.unlink(hooks.name)
+    marker.unlink()
 
     port = free_port()
     server = start_server(database_url, port, workers, log, **shared)
