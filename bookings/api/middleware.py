@@ -68,7 +68,7 @@ def web_only(middleware: type[Any]) -> type[Any]:
     The pages and the admin, which use them, still get them.
     """
 
-    class WebOnly(middleware):  # type: ignore[misc, valid-type]
+    class WebOnly(middleware):
         def __call__(self, request: HttpRequest) -> HttpResponseBase:
             if request.path_info.startswith(API_ONLY_PREFIX):
                 return self.get_response(request)
