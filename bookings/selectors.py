@@ -132,7 +132,8 @@ BOOKING_RELATED = (
 
 def bookings_visible_to(api_key: ApiKey) -> QuerySet[Booking]:
     """The bookings a key may see: its organizations' (business, hub keys); a customer key its
-    customer's bookings and sessions; any other key only the bookings it made."""
+    customer's bookings and sessions; a public key none (it is in browser code for anyone to read);
+    a session token only the bookings it made."""
     bookings = Booking.objects.filter(organization_id__in=key_organization_ids(api_key)).select_related(
         *BOOKING_RELATED
     )
@@ -142,6 +143,8 @@ def bookings_visible_to(api_key: ApiKey) -> QuerySet[Booking]:
         return bookings.filter(
             Q(customer_id=api_key.customer_id) | Q(participants__customer_id=api_key.customer_id)
         ).distinct()
+    if api_key.kind == ApiKey.Kind.PUBLIC:
+        return bookings.none()
     return bookings.filter(created_by_key=api_key)
 
 

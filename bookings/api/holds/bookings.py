@@ -1,7 +1,8 @@
 """`/api/v1/bookings`: book from a hold, list, show, change, cancel (holds-bookings reference).
 
-Session tokens book, list and show only what they created; public and customer keys only read
-what is theirs; changing a booking needs a business or hub key. Another tenant's booking is 404.
+Session tokens book, list and show only what they created; customer keys only read what is
+theirs; a public key (it lives in browser code) reads nothing here (403); changing a booking needs
+a business or hub key. Another tenant's booking is 404.
 """
 
 import django_filters
@@ -34,8 +35,9 @@ K = ApiKey.Kind
 MANAGE_KINDS = (K.BUSINESS, K.HUB)
 KINDS_BY_ACTION = {
     "create": (K.SESSION, K.BUSINESS, K.HUB),
-    "list": None,  # every kind, scoped by `bookings_visible_to`
-    "retrieve": None,
+    # Scoped by `bookings_visible_to`. Not a public key: anyone can read it in a widget's page.
+    "list": (K.SESSION, K.CUSTOMER, K.BUSINESS, K.HUB),
+    "retrieve": (K.SESSION, K.CUSTOMER, K.BUSINESS, K.HUB),
 }
 ERRORS = error_responses(400, 401, 403, 404, 409, 422)
 SOURCE = "holds_api"
