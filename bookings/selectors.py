@@ -139,6 +139,10 @@ def bookings_visible_to(api_key: ApiKey) -> QuerySet[Booking]:
     )
     if api_key.kind in (ApiKey.Kind.BUSINESS, ApiKey.Kind.HUB):
         return bookings
+    # The places of a class, loaded with it: each reader is shown only their own (`own_place`).
+    bookings = bookings.prefetch_related(
+        Prefetch("participants", queryset=Participant.objects.select_related("customer").order_by("-id"))
+    )
     if api_key.kind == ApiKey.Kind.CUSTOMER:
         return bookings.filter(
             Q(customer_id=api_key.customer_id) | Q(participants__customer_id=api_key.customer_id)
@@ -146,6 +150,26 @@ def bookings_visible_to(api_key: ApiKey) -> QuerySet[Booking]:
     if api_key.kind == ApiKey.Kind.PUBLIC:
         return bookings.none()
     return bookings.filter(created_by_key=api_key)
+
+
+def own_place(booking: Booking, api_key: ApiKey, *, booker_email: str | None = None) -> Participant | None:
+    """The place in a group session of whoever reads it with `api_key`, who must see only that one
+    (their own contact details and places, never another participant's).
+
+    A customer key: its customer's place. A session token: the place of the customer it booked for
+    (`booker_email`, when a request just placed them; else the session's first booker, the only
+    one whose booking it made). None for an appointment, and for the merchant's keys (business,
+    hub), which read the whole class. A participant who left keeps seeing their cancelled place.
+    """
+    if not booking.is_group or api_key.kind in (ApiKey.Kind.BUSINESS, ApiKey.Kind.HUB):
+        return None
+    places = sorted(booking.participants.all(), key=lambda p: (p.status != Participant.Status.ACTIVE, -p.pk))
+    if api_key.kind == ApiKey.Kind.CUSTOMER:
+        return next((p for p in places if p.customer_id == api_key.customer_id), None)
+    if booker_email is not None:
+        email = booker_email.strip().lower()
+        return next((p for p in places if p.customer.email.lower() == email), None)
+    return next((p for p in places if p.customer_id == booking.customer_id), None)
 
 
 def hold_for_key(hold_id: uuid.UUID | str, api_key: ApiKey) -> Hold:

@@ -6,7 +6,7 @@ a business or hub key. Another tenant's booking is 404.
 """
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -21,8 +21,15 @@ from bookings.api.holds.serializers import (
 )
 from bookings.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin
 from bookings.api.schema import error_responses
-from bookings.models import Booking, BookingStatus
-from bookings.selectors import BOOKING_RELATED, booking_by_ref, bookings_visible_to, hold_for_key, staff_by_ref
+from bookings.models import Booking, BookingStatus, Participant
+from bookings.selectors import (
+    BOOKING_RELATED,
+    booking_by_ref,
+    bookings_visible_to,
+    hold_for_key,
+    own_place,
+    staff_by_ref,
+)
 from bookings.services.actors import actor_for_request
 from bookings.services.booking_changes import booking_update
 from bookings.services.bookings import booking_reschedule
@@ -83,19 +90,30 @@ class BookingViewSet(IdempotentCreateMixin, viewsets.GenericViewSet):
     def get_object(self) -> Booking:
         return booking_by_ref(self.get_queryset(), self.kwargs["id"])
 
-    def _answer(self, booking: Booking, code: int = status.HTTP_200_OK) -> Response:
+    def _shown(self, booking_email: str | None = None) -> dict:
+        """The serializer context: a reader of a class sees only their own place in it (`own_place`)."""
+        key = request_api_key(self.request)
+        if key.kind in MANAGE_KINDS:  # the merchant reads the whole class
+            return {}
+        return {"own_place": lambda booking: own_place(booking, key, booker_email=booking_email)}
+
+    def _answer(self, booking: Booking, code: int = status.HTTP_200_OK, *, booker_email: str | None = None) -> Response:
         """The booking as it now is, with everything the resource nests loaded in one query."""
-        booking = Booking.objects.select_related(*BOOKING_RELATED).get(pk=booking.pk)
-        return Response(BookingSerializer(booking).data, status=code)
+        booking = (
+            Booking.objects.select_related(*BOOKING_RELATED)
+            .prefetch_related(Prefetch("participants", queryset=Participant.objects.select_related("customer")))
+            .get(pk=booking.pk)
+        )
+        return Response(BookingSerializer(booking, context=self._shown(booker_email)).data, status=code)
 
     @extend_schema(summary="List bookings", responses={200: BookingSerializer(many=True), **ERRORS})
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(BookingSerializer(page, many=True).data)
+        return self.get_paginated_response(BookingSerializer(page, many=True, context=self._shown()).data)
 
     @extend_schema(summary="Show a booking", responses={200: BookingSerializer, **ERRORS})
     def retrieve(self, request, id=None):
-        return Response(BookingSerializer(self.get_object()).data)
+        return Response(BookingSerializer(self.get_object(), context=self._shown()).data)
 
     @extend_schema(
         summary="Book a held slot",
@@ -127,7 +145,8 @@ class BookingViewSet(IdempotentCreateMixin, viewsets.GenericViewSet):
         )
 
     def perform(self, request, prepared: PreparedHoldBooking) -> Response:
-        return self._answer(hold_booking_create(prepared=prepared), status.HTTP_201_CREATED)
+        booking = hold_booking_create(prepared=prepared)
+        return self._answer(booking, status.HTTP_201_CREATED, booker_email=prepared.client.email)
 
     @extend_schema(
         summary="Change a booking (business or hub key)",
