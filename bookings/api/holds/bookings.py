@@ -67,7 +67,14 @@ class BookingFilter(django_filters.FilterSet):
         fields = ["status", "service", "location", "staff", "series", "email", "customer_email", "starts_at"]
 
     def filter_email(self, queryset, name, value):
-        return queryset.filter(Q(contact_email__iexact=value) | Q(customer__email__iexact=value.strip()))
+        email = value.strip()
+        match = Q(contact_email__iexact=email) | Q(customer__email__iexact=email)
+        key = self.request.auth if self.request is not None else None
+        if isinstance(key, ApiKey) and key.kind == K.CUSTOMER:
+            # A class a customer joined matches their own email, never its booker's.
+            own = Q(participants__customer_id=key.customer_id, participants__customer__email__iexact=email)
+            return queryset.filter((match & Q(customer_id=key.customer_id)) | own).distinct()
+        return queryset.filter(match)
 
 
 class BookingViewSet(IdempotentCreateMixin, viewsets.GenericViewSet):

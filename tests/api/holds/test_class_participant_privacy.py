@@ -173,3 +173,15 @@ def test_joining_a_booking_that_is_not_joinable_reveals_nothing_of_it(studio, ov
         assert revealing not in detail, revealing
     assert str(local.date()) not in detail
     assert_nothing_of_john(detail)
+
+
+def test_a_participant_cannot_test_whether_an_email_booked_the_class(studio):
+    assert join(studio, studio.jane_key).status_code == 201
+    jane = bearer(studio.jane_key)
+
+    for name in ("email", "customer_email"):
+        assert jane.get(f"/api/v1/bookings?{name}={OWNER['email']}").json()["results"] == []
+        own = jane.get(f"/api/v1/bookings?{name}=Jane.Joiner@example.com").json()["results"]
+        assert [row["id"] for row in own] == [studio.session.public_id]
+    mine = bearer(studio.john_key).get(f"/api/v1/bookings?email={OWNER['email']}").json()["results"]
+    assert [row["id"] for row in mine] == [studio.session.public_id]
