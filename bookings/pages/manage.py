@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from bookings.ics import manage_path, manage_token
-from bookings.pages.common import Page, client_ip, money, render_in_zone, retry_words, today_in
+from bookings.money import money
+from bookings.pages.common import Page, client_ip, render_in_zone, retry_words, today_in
 from bookings.pages.days import day_picker, parse_day
 from bookings.pages.forms import CancelForm, LookupForm, ManageCredentialsForm, RescheduleForm
 from bookings.pages.presenters import booking_context, contact_for_links, policy_words
