@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
+from bookings.api.schema import ErrorAwareAutoSchema
 from bookings.models import WebhookEndpoint
 from bookings.webhooks import EVENT_TYPES
 from organizations.auth import request_api_key
@@ -76,6 +77,7 @@ class WebhookEndpointViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = WebhookEndpointSerializer
+    schema = ErrorAwareAutoSchema()  # documents the 400/401/403/404/422 it answers, as every resource does
     allowed_key_kinds = {"business", "hub"}
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
