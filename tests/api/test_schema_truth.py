@@ -125,3 +125,31 @@ def test_an_unknown_webhook_endpoint_is_the_documented_404(api_client):
     )
     assert response.status_code == 404
     assert response.json() == {"detail": "Webhook endpoint not found"}
+
+
+@pytest.mark.parametrize("active", [0, 1, "true", "on"])
+def test_a_boolean_in_a_resource_body_is_json_true_or_false(api_client, active):
+    org = make_org()
+    _, business = make_key(org)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {business}"}
+    created = api_client.post("/api/v1/webhook-endpoints", {"url": "https://hooks.example.com/in"}, **auth)
+    assert created.status_code == 201
+    endpoint = f"/api/v1/webhook-endpoints/{created.json()['id']}"
+    refused = api_client.patch(endpoint, {"active": active}, **auth)
+    assert refused.status_code == 400
+    assert refused.json()["detail"].startswith("active:")
+    assert api_client.get(endpoint, **auth).json()["active"] is True
+    assert api_client.patch(endpoint, {"active": False}, **auth).json()["active"] is False
+    staff = api_client.post("/api/v1/staff/", {"name": "Robin", "active": active}, **auth)
+    assert staff.status_code == 400
+    assert staff.json()["detail"].startswith("active:")
+
+
+def test_an_empty_uuid_reference_is_a_400_not_read_as_null(api_client):
+    org = make_org()
+    _, business = make_key(org)
+    response = api_client.post(
+        "/api/v1/api-keys/", {"kind": "business", "customer": ""}, HTTP_AUTHORIZATION=f"Bearer {business}"
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "customer: must be a uuid."

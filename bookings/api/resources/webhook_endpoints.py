@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
+from bookings.api.fields import StrictBooleanField
 from bookings.api.schema import ErrorAwareAutoSchema
 from bookings.models import WebhookEndpoint
 from bookings.webhooks import EVENT_TYPES
@@ -22,6 +23,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     organization = serializers.SlugRelatedField(slug_field="slug", queryset=Organization.objects.none(), required=False)
     url = serializers.URLField(max_length=2000)
+    active = StrictBooleanField(required=False)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES), required=False, help_text="Empty: every event type."
     )
