@@ -153,3 +153,20 @@ def test_an_empty_uuid_reference_is_a_400_not_read_as_null(api_client):
     )
     assert response.status_code == 400
     assert response.json()["detail"] == "customer: must be a uuid."
+
+
+def test_a_webhook_endpoint_update_refuses_an_organization_it_does_not_keep(api_client):
+    own, other = make_org(), make_org()
+    _, hub = make_key(own, other, kind="hub")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {hub}"}
+    created = api_client.post(
+        "/api/v1/webhook-endpoints", {"organization": own.slug, "url": "https://hooks.example.com/in"}, **auth
+    )
+    endpoint = f"/api/v1/webhook-endpoints/{created.json()['id']}"
+    for organization in ("", other.slug, "nowhere"):
+        refused = api_client.patch(endpoint, {"organization": organization}, **auth)
+        assert refused.status_code == 400, organization
+        assert refused.json()["detail"].startswith("organization")
+    kept = api_client.put(endpoint, {"organization": own.slug, "url": "https://hooks.example.com/new"}, **auth)
+    assert kept.status_code == 200
+    assert kept.json()["organization"] == own.slug

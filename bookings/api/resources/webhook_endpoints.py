@@ -40,8 +40,6 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         if request is not None and request.auth is not None:
             organizations = Organization.objects.filter(id__in=key_organization_ids(request.auth))
             fields["organization"].queryset = organizations  # type: ignore[attr-defined]
-        if self.instance is not None:
-            fields["organization"].read_only = True
         return fields
 
     def validate_url(self, value: str) -> str:
@@ -53,6 +51,11 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         return sorted(set(value))
 
     def validate(self, attrs: dict) -> dict:
+        # An update may name the endpoint's own organization (the schema's body has it), never move it.
+        if self.instance is not None and attrs.get("organization", self.instance.organization) != (
+            self.instance.organization
+        ):
+            raise serializers.ValidationError({"organization": "cannot be changed"})
         if self.instance is None and "organization" not in attrs:
             organizations = list(self.fields["organization"].queryset[:2])  # type: ignore[attr-defined]  # see get_fields
             if len(organizations) != 1:
