@@ -15,11 +15,18 @@ from organizations.models import ApiKey
 
 
 def presented_secret(request: HttpRequest | Request) -> str | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
+    """The key a request presents, or None when it presents none.
+
+    An `Authorization` header is the key's only place once it is sent: one that is not
+    `Bearer <key>` (`Basic ...`, an empty bearer) is refused, never passed over for x-kordless-key,
+    so a client never acts with a key it did not mean to send.
+    """
+    header = request.META.get("HTTP_AUTHORIZATION")
+    if header is not None:
+        scheme, _, value = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise NotAuthenticated("Invalid Authorization header: send the key as `Authorization: Bearer <key>`")
+        return value.strip()
     return request.META.get("HTTP_X_KORDLESS_KEY") or request.META.get("HTTP_X_API_KEY") or None
 
 
@@ -33,10 +40,10 @@ def request_api_key(request: Request) -> ApiKey:
 
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        secret = presented_secret(request)
-        if secret is None:
-            return None
         try:
+            secret = presented_secret(request)
+            if secret is None:
+                return None
             key = api_key_authenticate(secret)
         except NotAuthenticated as exc:
             raise exceptions.AuthenticationFailed(exc.detail) from exc

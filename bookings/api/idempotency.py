@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from bookings.services.idempotency import (
+    MAX_KEY_LENGTH,
     REPLAY_HEADER,
     Replay,
     idempotency_claim,
@@ -35,7 +36,8 @@ from organizations.auth import request_api_key
 HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     HEADER,
-    str,
+    # What idempotency_claim accepts: not blank, at most MAX_KEY_LENGTH characters.
+    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"},
     OpenApiParameter.HEADER,
     description="Retrying with the same key replays the first answer for 24 hours instead of creating again",
 )

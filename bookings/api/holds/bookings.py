@@ -12,6 +12,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from bookings.api.filtering import StrictFilterSet
 from bookings.api.holds.serializers import (
     BookingCreateSerializer,
     BookingSerializer,
@@ -50,7 +51,7 @@ ERRORS = error_responses(400, 401, 403, 404, 409, 422)
 SOURCE = "holds_api"
 
 
-class BookingFilter(django_filters.FilterSet):
+class BookingFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=BookingStatus.choices)
     service = django_filters.UUIDFilter(field_name="service__uuid")
     location = django_filters.UUIDFilter(field_name="location__uuid")

@@ -22,6 +22,8 @@ MAX_WINDOW = timedelta(days=31)
 PUBLIC_KEY_KINDS = (ApiKey.Kind.PUBLIC, ApiKey.Kind.BUSINESS, ApiKey.Kind.HUB)
 # The public contract answers a key it cannot use with 401, as a wrong one: it has no 403.
 PUBLIC_WRONG_KIND_MESSAGE = "Invalid API key: a {kind} key cannot be used with the public booking API"
+# A required text parameter: empty or only spaces is the 400 "... is required".
+NOT_BLANK = {"type": "string", "minLength": 1, "pattern": r"\S"}
 
 
 def api_datetime(value: datetime) -> str:
@@ -52,14 +54,14 @@ class PublicAvailabilityView(APIView):
         operation_id="public_availability",
         summary="Free slots of a service",
         parameters=[
-            OpenApiParameter("org_slug", str, required=True),
-            OpenApiParameter("service_slug", str, required=True),
+            OpenApiParameter("org_slug", NOT_BLANK, required=True),
+            OpenApiParameter("service_slug", NOT_BLANK, required=True),
             OpenApiParameter("from", OpenApiTypes.DATETIME, required=True, description="ISO 8601 with offset"),
             OpenApiParameter("to", OpenApiTypes.DATETIME, required=True, description="At most 31 days after from"),
             OpenApiParameter("location_id", str),
             OpenApiParameter("host_id", str),
             OpenApiParameter("team_id", str),
-            OpenApiParameter("party_size", int),
+            OpenApiParameter("party_size", {"type": "integer", "minimum": 1, "default": 1}),
         ],
         responses={200: PublicAvailabilitySerializer, **error_responses(400, 401, 404)},
     )

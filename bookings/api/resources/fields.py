@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from bookings.api.fields import MAX_INT, AwareDateTimeField
+from bookings.api.fields import MAX_INT, AwareDateTimeField, StrictBooleanField
 from organizations.keys import key_organization_ids
 from organizations.models import ApiKey, Organization
 
@@ -40,6 +40,12 @@ class TenantUuidField(serializers.SlugRelatedField):
             return queryset.filter(id__in=ids)
         return queryset.filter(organization_id__in=ids)
 
+    def run_validation(self, data=serializers.empty):
+        # DRF reads "" in a related field as null; the schema says a uuid (or null, where allowed).
+        if data == "":
+            self.fail("invalid")
+        return super().run_validation(data)
+
     def to_internal_value(self, data):
         try:
             value = uuid.UUID(str(data))
@@ -67,4 +73,6 @@ class ResourceSerializer(serializers.ModelSerializer):
             field_class = LocalTimeField
         if issubclass(field_class, serializers.DateTimeField):
             field_class = AwareDateTimeField
+        if field_class is serializers.BooleanField:
+            field_class = StrictBooleanField
         return field_class, kwargs

@@ -3,18 +3,19 @@
 import django_filters as filters
 from django.db.models import Q
 
+from bookings.api.filtering import StrictFilterSet
 from bookings.models import Participant, RecurringSeries
 from holds.models import Hold
 from organizations.models import ApiKey, Customer, Location, Service, StaffMember, TimeOff, WorkingHours
 
 
-class LocationFilter(filters.FilterSet):
+class LocationFilter(StrictFilterSet):
     class Meta:
         model = Location
         fields = ["kind"]
 
 
-class ServiceFilter(filters.FilterSet):
+class ServiceFilter(StrictFilterSet):
     location = filters.UUIDFilter(field_name="locations__uuid")
     staff = filters.UUIDFilter(field_name="staff__uuid")
 
@@ -23,7 +24,7 @@ class ServiceFilter(filters.FilterSet):
         fields = ["kind", "active", "slug"]
 
 
-class StaffFilter(filters.FilterSet):
+class StaffFilter(StrictFilterSet):
     team = filters.UUIDFilter(field_name="teams__uuid")
 
     class Meta:
@@ -31,7 +32,7 @@ class StaffFilter(filters.FilterSet):
         fields = ["active"]
 
 
-class ScheduleRuleFilter(filters.FilterSet):
+class ScheduleRuleFilter(StrictFilterSet):
     staff = filters.UUIDFilter(field_name="staff__uuid")
     location = filters.UUIDFilter(field_name="location__uuid")
 
@@ -51,7 +52,7 @@ class TimeOffFilter(ScheduleRuleFilter):
         fields: list[str] = []
 
 
-class CustomerFilter(filters.FilterSet):
+class CustomerFilter(StrictFilterSet):
     email = filters.CharFilter(field_name="email", lookup_expr="iexact")
     name = filters.CharFilter(method="filter_name", label="First or last name contains")
 
@@ -63,7 +64,7 @@ class CustomerFilter(filters.FilterSet):
         return queryset.filter(Q(first_name__icontains=value) | Q(last_name__icontains=value))
 
 
-class ParticipantFilter(filters.FilterSet):
+class ParticipantFilter(StrictFilterSet):
     booking = filters.UUIDFilter(field_name="booking__uuid")
     customer = filters.UUIDFilter(field_name="customer__uuid")
 
@@ -72,7 +73,7 @@ class ParticipantFilter(filters.FilterSet):
         fields = ["status"]
 
 
-class SeriesFilter(filters.FilterSet):
+class SeriesFilter(StrictFilterSet):
     service = filters.UUIDFilter(field_name="service__uuid")
     location = filters.UUIDFilter(field_name="location__uuid")
     cancelled = filters.BooleanFilter(field_name="cancelled_at", lookup_expr="isnull", exclude=True)
@@ -82,7 +83,7 @@ class SeriesFilter(filters.FilterSet):
         fields: list[str] = []
 
 
-class HoldFilter(filters.FilterSet):
+class HoldFilter(StrictFilterSet):
     service = filters.UUIDFilter(field_name="service__uuid")
     location = filters.UUIDFilter(field_name="location__uuid")
     starts_after = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
@@ -93,7 +94,7 @@ class HoldFilter(filters.FilterSet):
         fields = ["status"]
 
 
-class ApiKeyFilter(filters.FilterSet):
+class ApiKeyFilter(StrictFilterSet):
     revoked = filters.BooleanFilter(field_name="revoked_at", lookup_expr="isnull", exclude=True)
 
     class Meta:

@@ -9,6 +9,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
+from bookings.api.fields import StrictBooleanField
+from bookings.api.schema import ErrorAwareAutoSchema
 from bookings.models import WebhookEndpoint
 from bookings.webhooks import EVENT_TYPES
 from organizations.auth import request_api_key
@@ -21,6 +23,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     organization = serializers.SlugRelatedField(slug_field="slug", queryset=Organization.objects.none(), required=False)
     url = serializers.URLField(max_length=2000)
+    active = StrictBooleanField(required=False)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES), required=False, help_text="Empty: every event type."
     )
@@ -37,8 +40,6 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         if request is not None and request.auth is not None:
             organizations = Organization.objects.filter(id__in=key_organization_ids(request.auth))
             fields["organization"].queryset = organizations  # type: ignore[attr-defined]
-        if self.instance is not None:
-            fields["organization"].read_only = True
         return fields
 
     def validate_url(self, value: str) -> str:
@@ -50,6 +51,11 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         return sorted(set(value))
 
     def validate(self, attrs: dict) -> dict:
+        # An update may name the endpoint's own organization (the schema's body has it), never move it.
+        if self.instance is not None and attrs.get("organization", self.instance.organization) != (
+            self.instance.organization
+        ):
+            raise serializers.ValidationError({"organization": "cannot be changed"})
         if self.instance is None and "organization" not in attrs:
             organizations = list(self.fields["organization"].queryset[:2])  # type: ignore[attr-defined]  # see get_fields
             if len(organizations) != 1:
@@ -76,6 +82,7 @@ class WebhookEndpointViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = WebhookEndpointSerializer
+    schema = ErrorAwareAutoSchema()  # documents the 400/401/403/404/422 it answers, as every resource does
     allowed_key_kinds = {"business", "hub"}
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
