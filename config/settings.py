@@ -214,6 +214,9 @@ STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 
 # --- Webhooks -----------------------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Development only (`make run`, tests with a local receiver): allow http and local or private
+# addresses as webhook targets. Off, webhooks go to public https URLs only (bookings/webhook_targets.py).
+WEBHOOK_ALLOW_INSECURE = env_bool("WEBHOOK_ALLOW_INSECURE", False)
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
