@@ -5,7 +5,8 @@ the decoder raise RecursionError (a 500 with a traceback), and one just under th
 limit would reach every later step that walks it (validation, the idempotency fingerprint): both
 are a 400 here, before any view sees them."""
 
-from typing import Any
+from collections.abc import Mapping
+from typing import IO, Any
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -32,7 +33,9 @@ def json_depth_exceeds(data: Any, limit: int) -> bool:
 
 
 class DepthLimitedJSONParser(JSONParser):
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError as exc:
