@@ -160,6 +160,13 @@ if SESSION_TOKEN_MINUTES < 1:
     raise ImproperlyConfigured("SESSION_TOKEN_MINUTES must be at least 1.")
 SESSION_RATE_LIMIT = os.environ.get("SESSION_RATE_LIMIT", "60/m")
 SESSION_ADDRESS_RATE_LIMIT = os.environ.get("SESSION_ADDRESS_RATE_LIMIT", "10/m")
+# Holds (POST /api/v1/bookings/hold): placed per key and, for session tokens (browsers), per client
+# address per window; active at once per session token and per client address of session tokens;
+# and how long one key may keep one slot held, releasing and holding it again included.
+HOLD_RATE_LIMIT = os.environ.get("HOLD_RATE_LIMIT", "30/m")
+HOLD_ADDRESS_RATE_LIMIT = os.environ.get("HOLD_ADDRESS_RATE_LIMIT", "30/m")
+HOLD_MAX_ACTIVE = int(os.environ.get("HOLD_MAX_ACTIVE", "3"))
+HOLD_MAX_LIFETIME_MINUTES = int(os.environ.get("HOLD_MAX_LIFETIME_MINUTES", "30"))
 # Failed confirmation-number lookups per client IP and per confirmation number.
 LOOKUP_FAILURE_LIMIT = int(os.environ.get("LOOKUP_FAILURE_LIMIT", "10"))
 LOOKUP_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOOKUP_FAILURE_WINDOW_SECONDS", "900"))

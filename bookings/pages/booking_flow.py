@@ -65,7 +65,6 @@ from organizations.models import Location, Organization, Service, StaffMember
 
 SOURCE = "booking_page"
 ANYONE = "any"
-MAX_SEATS_PER_BOOKING = 10
 ALTERNATIVES_SHOWN = 12
 
 
@@ -107,7 +106,7 @@ class SlotFilters:
         self.staff = next((m for m in self.staff_members if str(m.uuid) == asked_staff), None)
         self.zone = chosen_zone(params.get("tz"), organization)
         self.zone_asked = bool(params.get("tz"))
-        self.max_seats = min(service.capacity_max, MAX_SEATS_PER_BOOKING) if service.is_group else 1
+        self.max_seats = min(service.capacity_max, service.max_party_size) if service.is_group else 1
         try:
             seats = int(params.get("seats") or 1)
         except (TypeError, ValueError):

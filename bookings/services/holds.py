@@ -4,9 +4,10 @@ A hold blocks its slot until `expires_at` whether or not `holds_expire` has run:
 ignores expired holds by time, the command only tidies their status and tells webhooks.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone as djtz
 
@@ -14,7 +15,52 @@ from bookings.services.actors import Actor
 from bookings.services.reservation import row_insert, slot_reserve
 from bookings.webhooks import webhook_emit
 from holds.models import Hold
+from organizations.errors import Conflict, RateLimited, Unprocessable
 from organizations.models import ApiKey, Location, Service, StaffMember
+
+
+def hold_party_size_check(*, service: Service, party_size: int) -> None:
+    """One booker takes at most the service's `max_party_size` places (a class's capacity is the
+    whole class, not one customer's share): 422 naming party_size."""
+    if 1 < party_size <= service.capacity_max and party_size > service.max_party_size:
+        raise Unprocessable(
+            f"party_size: one booking may take at most {service.max_party_size} places of {service.name}"
+        )
+
+
+def _active_holds_check(*, api_key: ApiKey, client_address: str | None, now: datetime) -> None:
+    """A session token (a browser's) holds at most HOLD_MAX_ACTIVE slots at once, and so does one
+    client address across its session tokens: 429, with Retry-After until the first one lapses."""
+    limit = settings.HOLD_MAX_ACTIVE
+    active = Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__gt=now)
+    scopes = [("session", active.filter(api_key=api_key))]
+    if client_address:
+        scopes.append(("client address", active.filter(client_address=client_address, api_key__kind=api_key.kind)))
+    for scope, holds in scopes:
+        expiries = list(holds.order_by("expires_at").values_list("expires_at", flat=True)[:limit])
+        if len(expiries) >= limit:
+            raise RateLimited(
+                f"Too many active holds: a {scope} may hold at most {limit} slots at once; book or release one first",
+                retry_after=max(1, int((expiries[0] - now).total_seconds()) + 1),
+            )
+
+
+def _held_since(
+    *, api_key: ApiKey, service: Service, location: Location, starts_at: datetime, now: datetime
+) -> datetime:
+    """When `api_key` began holding this slot: a hold of it on the same slot that is active, or
+    ended (released, expired) less than a hold's length ago, continues that holding."""
+    gap = timedelta(minutes=location.organization.hold_minutes)
+    previous = (
+        Hold.objects.filter(api_key=api_key, service=service, location=location, starts_at=starts_at.astimezone(UTC))
+        .exclude(status=Hold.Status.CONVERTED)
+        .filter(expires_at__gt=now - gap)
+        .order_by("-id")
+        .first()
+    )
+    if previous is None:
+        return now
+    return previous.held_since or previous.created_at
 
 
 def hold_place(
@@ -25,10 +71,30 @@ def hold_place(
     staff: StaffMember | None = None,
     party_size: int = 1,
     api_key: ApiKey | None = None,
+    client_address: str | None = None,
     now: datetime | None = None,
 ) -> Hold:
-    """Hold the slot at `starts_at` (assigning a free staff member when none is asked for)."""
+    """Hold the slot at `starts_at` (assigning a free staff member when none is asked for).
+
+    Bounded so that one caller cannot empty a calendar: at most `max_party_size` places, at most
+    HOLD_MAX_ACTIVE active holds per session token and per client address of session tokens (429),
+    and one key holds one slot at most HOLD_MAX_LIFETIME_MINUTES from its first hold on it,
+    however often it releases and holds it again (409 once that is spent)."""
     now = now or djtz.now()
+    hold_party_size_check(service=service, party_size=party_size)
+    expires_at = now + timedelta(minutes=location.organization.hold_minutes)
+    held_since = now
+    if api_key is not None:
+        if api_key.kind == ApiKey.Kind.SESSION:
+            _active_holds_check(api_key=api_key, client_address=client_address, now=now)
+        held_since = _held_since(api_key=api_key, service=service, location=location, starts_at=starts_at, now=now)
+        deadline = held_since + timedelta(minutes=settings.HOLD_MAX_LIFETIME_MINUTES)
+        if deadline <= now:
+            raise Conflict(
+                f"This slot has been held for {settings.HOLD_MAX_LIFETIME_MINUTES} minutes, the longest one "
+                "caller may hold it: book it or pick another time"
+            )
+        expires_at = min(expires_at, deadline)
     with transaction.atomic():
         reservation = slot_reserve(
             service=service, location=location, starts_at=starts_at, staff=staff, party_size=party_size, now=now
@@ -46,8 +112,10 @@ def hold_place(
             blocked_start=slot.starts_at - timedelta(minutes=service.buffer_before_minutes),
             blocked_end=slot.ends_at + timedelta(minutes=service.buffer_after_minutes),
             party_size=party_size,
-            expires_at=now + timedelta(minutes=organization.hold_minutes),
+            expires_at=expires_at,
+            held_since=held_since,
             api_key=api_key,
+            client_address=client_address if api_key is not None and api_key.kind == ApiKey.Kind.SESSION else None,
         )
 
 
