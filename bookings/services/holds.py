@@ -12,20 +12,11 @@ from django.db import connection, transaction
 from django.utils import timezone as djtz
 
 from bookings.services.actors import Actor
-from bookings.services.reservation import row_insert, slot_reserve
+from bookings.services.reservation import booker_party_size_check, row_insert, slot_reserve
 from bookings.webhooks import webhook_emit
 from holds.models import Hold
-from organizations.errors import Conflict, RateLimited, Unprocessable
+from organizations.errors import Conflict, RateLimited
 from organizations.models import ApiKey, Location, Service, StaffMember
-
-
-def hold_party_size_check(*, service: Service, party_size: int) -> None:
-    """One booker takes at most the service's `max_party_size` places (a class's capacity is the
-    whole class, not one customer's share): 422 naming party_size."""
-    if 1 < party_size <= service.capacity_max and party_size > service.max_party_size:
-        raise Unprocessable(
-            f"party_size: one booking may take at most {service.max_party_size} places of {service.name}"
-        )
 
 
 def _active_holds_check(*, api_key: ApiKey, client_address: str | None, now: datetime) -> None:
@@ -81,7 +72,7 @@ def hold_place(
     and one key holds one slot at most HOLD_MAX_LIFETIME_MINUTES from its first hold on it,
     however often it releases and holds it again (409 once that is spent)."""
     now = now or djtz.now()
-    hold_party_size_check(service=service, party_size=party_size)
+    booker_party_size_check(service=service, party_size=party_size)
     expires_at = now + timedelta(minutes=location.organization.hold_minutes)
     held_since = now
     if api_key is not None:

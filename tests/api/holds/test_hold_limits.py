@@ -151,3 +151,13 @@ def test_holding_a_slot_again_cannot_renew_it_past_the_maximum_lifetime(shop):
     hold_release(hold=later, actor=SYSTEM, now=t0 + timedelta(minutes=32))
     fresh = hold(t0 + timedelta(minutes=41))
     assert fresh.expires_at == t0 + timedelta(minutes=51)
+
+
+def test_a_public_booking_takes_no_more_places_than_one_booker_may(api_client, demo):
+    from tests.api.public.test_public_create import payload, post, slot
+
+    whole = post(api_client, payload(slot(10), service_slug="yoga-class", party_size=12), demo["keys"]["public"])
+    assert whole.status_code == 422
+    assert whole.json() == {"detail": "party_size: one booking may take at most 4 places of Yoga Class"}
+    four = post(api_client, payload(slot(10), service_slug="yoga-class", party_size=4), demo["keys"]["public"])
+    assert four.status_code == 201, four.json()
