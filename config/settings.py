@@ -167,6 +167,9 @@ HOLD_RATE_LIMIT = os.environ.get("HOLD_RATE_LIMIT", "30/m")
 HOLD_ADDRESS_RATE_LIMIT = os.environ.get("HOLD_ADDRESS_RATE_LIMIT", "30/m")
 HOLD_MAX_ACTIVE = int(os.environ.get("HOLD_MAX_ACTIVE", "3"))
 HOLD_MAX_LIFETIME_MINUTES = int(os.environ.get("HOLD_MAX_LIFETIME_MINUTES", "30"))
+# Failed admin logins per client address and per user name tried (bookings/admin/login.py).
+ADMIN_LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("ADMIN_LOGIN_ADDRESS_RATE_LIMIT", "10/15m")
+ADMIN_LOGIN_USER_RATE_LIMIT = os.environ.get("ADMIN_LOGIN_USER_RATE_LIMIT", "20/15m")
 # Failed confirmation-number lookups per client IP and per confirmation number.
 LOOKUP_FAILURE_LIMIT = int(os.environ.get("LOOKUP_FAILURE_LIMIT", "10"))
 LOOKUP_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOOKUP_FAILURE_WINDOW_SECONDS", "900"))
