@@ -40,6 +40,40 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# --- HTTPS (production: DEBUG=false) ------------------------------------------------------
+# With DEBUG off every request is redirected to https, cookies are sent over https only and
+# browsers are told (HSTS) to use nothing else, so `manage.py check --deploy` passes. Behind a
+# proxy that terminates TLS, SECURE_PROXY_SSL_HEADER names the header it sets on https requests
+# (e.g. `X-Forwarded-Proto: https`; only if the proxy always sets or strips it), and
+# SECURE_SSL_REDIRECT=false leaves redirecting to the proxy.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or ("0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+
+
+def proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """`X-Forwarded-Proto: https` (or `=`) as Django's (META name, value) pair; empty: None."""
+    if not value.strip():
+        return None
+    for separator in (":", "=", ","):
+        name, found, expected = value.partition(separator)
+        if found:
+            break
+    if not found or not name.strip() or not expected.strip():
+        raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER must look like `X-Forwarded-Proto: https`.")
+    meta = name.strip().upper().replace("-", "_")
+    return (meta if meta.startswith("HTTP_") else f"HTTP_{meta}", expected.strip())
+
+
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(os.environ.get("SECURE_PROXY_SSL_HEADER", ""))
+
+# `manage.py seed_demo` (a demo organization and admin user) runs only in development unless
+# forced with --force. From the environment's DEBUG, not the test runner's (which turns DEBUG off).
+DEMO_SEED_ALLOWED = env_bool("DEMO_SEED_ALLOWED", DEBUG)
+
 # Where links in emails and Stripe redirect URLs point.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
