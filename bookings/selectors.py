@@ -133,17 +133,44 @@ BOOKING_RELATED = (
 
 def bookings_visible_to(api_key: ApiKey) -> QuerySet[Booking]:
     """The bookings a key may see: its organizations' (business, hub keys); a customer key its
-    customer's bookings and sessions; any other key only the bookings it made."""
+    customer's bookings and sessions; a public key none (it is in browser code for anyone to read);
+    a session token only the bookings it made."""
     bookings = Booking.objects.filter(organization_id__in=key_organization_ids(api_key)).select_related(
         *BOOKING_RELATED
     )
     if api_key.kind in (ApiKey.Kind.BUSINESS, ApiKey.Kind.HUB):
         return bookings
+    # The places of a class, loaded with it: each reader is shown only their own (`own_place`).
+    bookings = bookings.prefetch_related(
+        Prefetch("participants", queryset=Participant.objects.select_related("customer").order_by("-id"))
+    )
     if api_key.kind == ApiKey.Kind.CUSTOMER:
         return bookings.filter(
             Q(customer_id=api_key.customer_id) | Q(participants__customer_id=api_key.customer_id)
         ).distinct()
+    if api_key.kind == ApiKey.Kind.PUBLIC:
+        return bookings.none()
     return bookings.filter(created_by_key=api_key)
+
+
+def own_place(booking: Booking, api_key: ApiKey, *, booker_email: str | None = None) -> Participant | None:
+    """The place in a group session of whoever reads it with `api_key`, who must see only that one
+    (their own contact details and places, never another participant's).
+
+    A customer key: its customer's place. A session token: the place of the customer it booked for
+    (`booker_email`, when a request just placed them; else the session's first booker, the only
+    one whose booking it made). None for an appointment, and for the merchant's keys (business,
+    hub), which read the whole class. A participant who left keeps seeing their cancelled place.
+    """
+    if not booking.is_group or api_key.kind in (ApiKey.Kind.BUSINESS, ApiKey.Kind.HUB):
+        return None
+    places = sorted(booking.participants.all(), key=lambda p: (p.status != Participant.Status.ACTIVE, -p.pk))
+    if api_key.kind == ApiKey.Kind.CUSTOMER:
+        return next((p for p in places if p.customer_id == api_key.customer_id), None)
+    if booker_email is not None:
+        email = booker_email.strip().lower()
+        return next((p for p in places if p.customer.email.lower() == email), None)
+    return next((p for p in places if p.customer_id == booking.customer_id), None)
 
 
 def hold_for_key(hold_id: uuid.UUID | str, api_key: ApiKey) -> Hold:

@@ -204,9 +204,13 @@ HOLD_MAX_LIFETIME_MINUTES = int(os.environ.get("HOLD_MAX_LIFETIME_MINUTES", "30"
 # Failed admin logins per client address and per user name tried (bookings/admin/login.py).
 ADMIN_LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("ADMIN_LOGIN_ADDRESS_RATE_LIMIT", "10/15m")
 ADMIN_LOGIN_USER_RATE_LIMIT = os.environ.get("ADMIN_LOGIN_USER_RATE_LIMIT", "20/15m")
-# Failed confirmation-number lookups per client IP and per confirmation number.
+# Failed confirmation-number lookups per client address (whatever numbers it tries; see NUM_PROXIES).
 LOOKUP_FAILURE_LIMIT = int(os.environ.get("LOOKUP_FAILURE_LIMIT", "10"))
 LOOKUP_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOOKUP_FAILURE_WINDOW_SECONDS", "900"))
+# Failed lookups of one confirmation number from every address together: slower and higher than the
+# per-client limit, so a stranger's guesses never lock the owner out (bookings.services.lookup).
+LOOKUP_NUMBER_FAILURE_LIMIT = int(os.environ.get("LOOKUP_NUMBER_FAILURE_LIMIT", "100"))
+LOOKUP_NUMBER_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOOKUP_NUMBER_FAILURE_WINDOW_SECONDS", "86400"))
 # How many occurrences one recurring series may have.
 SERIES_MAX_OCCURRENCES = int(os.environ.get("SERIES_MAX_OCCURRENCES", "366"))
 # How long a booking writer waits for another one on the same resource before answering 409.
@@ -253,6 +257,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "bookings@localhost")
 # --- Stripe -------------------------------------------------------------------------------
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# Seconds one attempt of a Stripe call may take (it is tried up to three times): bounds how long a
+# booking with a deposit can run, and so how long its Idempotency-Key stays claimed.
+STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "10"))
 # Only for tests and local stand-ins: where the stripe library sends its requests.
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 

@@ -49,6 +49,10 @@ class ApiKeyAuthentication(BaseAuthentication):
 class HasApiKey(BasePermission):
     """Any live key. Views narrow the kinds with `allowed_key_kinds`.
 
+    A public key is default-deny: it lives in browser code, for anyone to read, so it reaches only
+    the views that name it in `allowed_key_kinds` (availability, public create, session tokens); a
+    view that names no kinds refuses it (403), whatever else it lets in.
+
     A view sets `missing_key_message` to the wording its contract uses for a request with no key,
     and `wrong_kind_message` when its contract knows no 403: a key of another kind is then a 401,
     as an invalid key is.
@@ -59,6 +63,8 @@ class HasApiKey(BasePermission):
         if not isinstance(key, ApiKey):
             raise exceptions.NotAuthenticated(getattr(view, "missing_key_message", "Missing API key"))
         allowed = getattr(view, "allowed_key_kinds", None)
+        if allowed is None and key.kind == ApiKey.Kind.PUBLIC:
+            allowed = ()
         if allowed is not None and key.kind not in allowed:
             wrong_kind_message = getattr(view, "wrong_kind_message", None)
             if wrong_kind_message:

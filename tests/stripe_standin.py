@@ -44,10 +44,12 @@ def unflatten(pairs: list[tuple[str, str]]) -> dict:
 class StripeStandIn:
     """Serves POST /v1/checkout/sessions, GET /v1/checkout/sessions/{id} and POST /v1/refunds, honouring
     Idempotency-Key. `pay(session_id)` completes a session as a customer paying it would.
-    `fail_with`: every POST answers that status; `fail_refunds_with`: only refunds do."""
+    `fail_with`: every POST answers that status; `fail_refunds_with`: only refunds do; `delay_seconds`:
+    every POST is answered that late (a Stripe that hangs)."""
 
-    def __init__(self, *, fail_with: int | None = None, fail_refunds_with: int | None = None):
+    def __init__(self, *, fail_with: int | None = None, fail_refunds_with: int | None = None, delay_seconds: float = 0):
         self.fail_with = fail_with
+        self.delay_seconds = delay_seconds
         self.fail_refunds_with = fail_refunds_with
         self.sessions: dict[str, dict] = {}
         self.refunds: dict[str, dict] = {}
@@ -60,6 +62,8 @@ class StripeStandIn:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 params = unflatten(parse_qsl(body, keep_blank_values=True))
+                if standin.delay_seconds:
+                    time.sleep(standin.delay_seconds)
                 with standin._lock:
                     standin.requests.append(
                         {"method": "POST", "path": self.path, "headers": dict(self.headers), "params": params}

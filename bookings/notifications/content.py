@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from bookings.ics import booking_ics, invite_url, invitee, manage_url
 from bookings.models import Booking, BookingStatus, OutboundEmail, Participant
+from bookings.money import money
 
 Kind = OutboundEmail.Kind
 
@@ -150,15 +151,17 @@ def cancellation_rendered(booking: Booking, participant: Participant | None = No
     """The booking (or, for a participant who left, their place) is cancelled; the invite removes it.
 
     A deposit booking that Stripe's Checkout let expire says it was released because the deposit
-    was not paid; otherwise the reason is shown when someone gave one.
+    was not paid; otherwise the reason is shown when someone gave one, and a refunded deposit says so.
     """
     context = _context(booking, participant)
     place_only = participant is not None and participant.status == Participant.Status.LEFT
     deposit_unpaid = booking.payment_status == Booking.PaymentStatus.EXPIRED and not place_only
     reason = "" if place_only or deposit_unpaid else booking.cancellation_reason.strip()
+    refunded = booking.payment_status == Booking.PaymentStatus.REFUNDED and booking.deposit_minor and not place_only
     context.update(
         place_only=place_only,
         deposit_unpaid=deposit_unpaid,
+        refund=money(booking.deposit_minor, booking.organization.currency) if refunded else "",
         reason="" if reason in UNSPOKEN_REASONS else reason,
     )
     if deposit_unpaid:

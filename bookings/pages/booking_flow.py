@@ -26,13 +26,13 @@ from django.utils.translation import gettext as _
 
 from bookings.availability import find_slots
 from bookings.models import Booking
+from bookings.money import money
 from bookings.pages.common import (
     CONTACT_SESSION_KEY,
     Page,
     chosen_zone,
     duration_text,
     local_day_bounds,
-    money,
     rate_limit,
     render_in_zone,
     retry_words,

@@ -23,8 +23,6 @@ HOLDS_SESSION_KEY = "pages.holds"  # {hold uuid: {"tz": zone, "staff": "any" | s
 BOOKINGS_SESSION_KEY = "pages.bookings"  # public ids of the bookings made in this browser, newest last
 CONTACT_SESSION_KEY = "pages.contact"  # the contact details last typed, to fill the form in again
 BOOKINGS_REMEMBERED = 20
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
-ZERO_DECIMAL_CURRENCIES = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD", "UGX"}
 
 
 @cache
@@ -63,14 +61,6 @@ def render_in_zone(request, template: str, context: dict, *, zone: str, status: 
     """Render with `zone` active, so every datetime in the template reads in it (and is named)."""
     with djtz.override(zoneinfo.ZoneInfo(zone)):
         return render(request, template, {**context, "zone": zone}, status=status)
-
-
-def money(minor: int, currency: str) -> str:
-    """`2000, "USD"` -> "$20.00"; an unknown currency is written after the amount."""
-    currency = (currency or "").upper()
-    amount = f"{minor:d}" if currency in ZERO_DECIMAL_CURRENCIES else f"{minor / 100:,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
 
 
 def duration_text(minutes: int) -> str:

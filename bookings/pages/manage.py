@@ -19,11 +19,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from bookings.ics import manage_path, manage_token
-from bookings.pages.common import Page, client_ip, money, render_in_zone, retry_words, today_in
+from bookings.money import money
+from bookings.pages.common import Page, client_ip, render_in_zone, retry_words, today_in
 from bookings.pages.days import day_picker, parse_day
 from bookings.pages.forms import CancelForm, LookupForm, ManageCredentialsForm, RescheduleForm
 from bookings.pages.presenters import booking_context, contact_for_links, policy_words
-from bookings.services.lookup import booking_lookup, booking_open_signed
+from bookings.services.lookup import NUMBER_TOO_MANY, booking_lookup, booking_open_signed
 from bookings.services.self_service import (
     ManagedBooking,
     booking_self_cancel,
@@ -38,6 +39,10 @@ from organizations.errors import Conflict, DomainError, Forbidden, InvalidInput,
 
 NOT_FOUND_MESSAGE = gettext_lazy(
     "We could not find a booking with that confirmation number and email or phone. Check both and try again."
+)
+NUMBER_LOCKED_MESSAGE = gettext_lazy(
+    "Too many failed attempts for this booking. Please open it with the link in its confirmation email, "
+    "or try again later."
 )
 LINK_INVALID_MESSAGE = gettext_lazy("This link is no longer valid. Enter your confirmation number and email or phone.")
 
@@ -125,7 +130,9 @@ class ManageView(Page):
                 client_ip=client_ip(request),
             )
         except RateLimited as exc:
-            return self._form(request, form, error=retry_words(exc), status=429)
+            # Locked by guesses from elsewhere, the owner's emailed link still opens it.
+            error = NUMBER_LOCKED_MESSAGE if exc.detail == NUMBER_TOO_MANY else retry_words(exc)
+            return self._form(request, form, error=error, status=429)
         except (NotFound, Forbidden, InvalidInput):
             return self._form(request, form, error=NOT_FOUND_MESSAGE, status=404)
         return HttpResponseRedirect(manage_path(found.booking, form.cleaned_data["contact"]))

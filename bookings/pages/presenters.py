@@ -7,7 +7,8 @@ from django.utils.translation import gettext as _
 
 from bookings.ics import invite_path, manage_path
 from bookings.models import Booking, BookingStatus
-from bookings.pages.common import duration_text, money
+from bookings.money import money
+from bookings.pages.common import duration_text
 from bookings.services.self_service import ChangePolicy, ManagedBooking
 
 GOOGLE_CALENDAR = "https://calendar.google.com/calendar/render"

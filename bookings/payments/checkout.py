@@ -49,12 +49,28 @@ def deposit_refusal(service: Service) -> str | None:
     return None
 
 
+# Retries of a call that timed out or could not connect (Stripe's idempotency keys make them safe).
+STRIPE_NETWORK_RETRIES = 2
+# What the library sleeps between them at most: 0.5 s, then 1 s (stripe's HTTPClient backoff).
+STRIPE_RETRY_SLEEP_SECONDS = 1.5
+
+
+def stripe_call_max_seconds() -> float:
+    """The longest one Stripe call may keep a request: every attempt at STRIPE_TIMEOUT_SECONDS, and the
+    sleeps between them. What bounds a request's life (bookings.services.idempotency) depends on it."""
+    return (STRIPE_NETWORK_RETRIES + 1) * settings.STRIPE_TIMEOUT_SECONDS + STRIPE_RETRY_SLEEP_SECONDS
+
+
 def stripe_client() -> stripe.StripeClient:
-    """A client for the configured key; STRIPE_API_BASE points it at a stand-in (tests, local)."""
+    """A client for the configured key; STRIPE_API_BASE points it at a stand-in (tests, local).
+
+    Each attempt waits at most STRIPE_TIMEOUT_SECONDS (the library's own default is 80 s, three
+    times over with its retries: minutes in which a request would hold its Idempotency-Key)."""
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
-        max_network_retries=2,
+        max_network_retries=STRIPE_NETWORK_RETRIES,
         base_addresses={"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None,  # None: Stripe's
+        http_client=stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT_SECONDS),
     )
 
 

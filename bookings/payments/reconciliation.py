@@ -8,7 +8,12 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingStatus
 from bookings.payments.checkout import CHECKOUT_LIFETIME, stripe_client, stripe_configured
-from bookings.payments.settlement import checkout_completed, checkout_expired
+from bookings.payments.settlement import (
+    PAID_AFTER_CANCELLATION,
+    checkout_completed,
+    checkout_expired,
+    late_deposit_refund,
+)
 
 # Stripe retries a webhook for days, but a lost or misconfigured one would keep a slot forever.
 RECONCILE_GRACE = timedelta(minutes=5)
@@ -17,7 +22,8 @@ RECONCILE_GRACE = timedelta(minutes=5)
 def deposits_reconcile(*, now: datetime | None = None) -> dict[str, int]:
     """Settle pending deposits whose Checkout should be over by now by asking Stripe directly.
 
-    The safety net behind the webhook: the same outcome (confirm or cancel) is applied, once.
+    The safety net behind the webhook: the same outcome (confirm or cancel) is applied, once. Then
+    deposits paid after their booking was cancelled whose refund has not gone through are refunded.
     """
     now = now or timezone.now()
     outcomes: dict[str, int] = {}
@@ -43,5 +49,13 @@ def deposits_reconcile(*, now: datetime | None = None) -> dict[str, int]:
                 outcome = checkout_expired(booking, session)
             else:
                 outcome = "still open"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    unrefunded = Booking.objects.filter(
+        status=BookingStatus.CANCELLED,
+        payment_status=Booking.PaymentStatus.PAID,
+        events__action=PAID_AFTER_CANCELLATION,
+    ).distinct()
+    for booking_id in unrefunded.values_list("id", flat=True):
+        outcome = late_deposit_refund(booking_id=booking_id)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes

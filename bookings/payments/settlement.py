@@ -2,9 +2,12 @@
 
 `checkout.session.completed` confirms the pending booking (and only then emails the customer),
 `checkout.session.expired` cancels it, frees the slot and tells the customer why. Each Stripe event is recorded once
-(StripeEvent), so a replayed or concurrent copy changes nothing.
+(StripeEvent), so a replayed or concurrent copy changes nothing. A deposit paid for a booking that was
+cancelled before the payment arrived (the customer paid on a Checkout page left open) is refunded:
+nobody pays for a booking that no longer exists.
 """
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -14,12 +17,17 @@ from django.db import IntegrityError, transaction
 
 from bookings.models import Booking, BookingStatus, StripeEvent
 from bookings.notifications import booking_confirmation_queue
+from bookings.payments.refunds import RefundFailed, deposit_refund
 from bookings.services.actors import Actor
 from bookings.services.audit import audit_record
 from bookings.services.status import booking_cancel, booking_transition
 from organizations.errors import InvalidInput, Unprocessable
 
 STRIPE_ACTOR = Actor(system="stripe")
+# The audit action of a deposit that arrived after its booking was cancelled: what the refund sweep
+# (deposits_reconcile) looks for until the refund is recorded.
+PAID_AFTER_CANCELLATION = "deposit_paid_after_cancellation"
+logger = logging.getLogger(__name__)
 # A Stripe event, or an object inside one, as a plain dict (what `to_dict()` gives).
 StripeDict = dict[str, Any]
 
@@ -91,6 +99,13 @@ def checkout_completed(booking: Booking, session: StripeDict) -> str:
         return "awaiting payment"  # a delayed method; async_payment_succeeded follows
     if booking.payment_status == Booking.PaymentStatus.REFUNDED:
         return "refunded already"  # a late copy of the event must not mark a refunded deposit paid again
+    if booking.status == BookingStatus.CANCELLED and booking.payment_status != Booking.PaymentStatus.PAID:
+        # Paid on a Checkout page left open after the booking was cancelled: recorded, then refunded
+        # once this transaction has committed (a network call, never under a lock).
+        _payment_status_set(booking, Booking.PaymentStatus.PAID, action=PAID_AFTER_CANCELLATION)
+        booking_id = booking.pk
+        transaction.on_commit(lambda: late_deposit_refund(booking_id=booking_id))
+        return "paid after cancellation, refund asked"
     if booking.payment_status != Booking.PaymentStatus.PAID:
         _payment_status_set(booking, Booking.PaymentStatus.PAID, action="deposit_paid")
     if booking.status == BookingStatus.PENDING:
@@ -110,3 +125,33 @@ def checkout_expired(booking: Booking, session: StripeDict) -> str:
     # (bookings.notifications.content reads the expired payment status).
     booking_cancel(booking=booking, actor=STRIPE_ACTOR, reason="Deposit not paid: checkout expired")
     return "cancelled"
+
+
+def late_deposit_refund(*, booking_id: int) -> str:
+    """Refund a deposit paid after its booking was cancelled; returns what was done.
+
+    Asked right after the payment is recorded and again by every `reconcile_deposits` run until it
+    succeeds; Stripe's idempotency key (derived from the booking) makes a repeated ask one refund.
+    """
+    booking = Booking.objects.get(pk=booking_id)
+    if booking.status != BookingStatus.CANCELLED or booking.payment_status != Booking.PaymentStatus.PAID:
+        return "nothing to refund"
+    try:
+        refund = deposit_refund(booking=booking)
+    except RefundFailed:
+        logger.warning("Refund of booking %s's late deposit failed; reconcile_deposits retries it", booking.public_id)
+        return "late deposit refund failed"
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().get(pk=booking_id)
+        if booking.payment_status != Booking.PaymentStatus.PAID:
+            return "nothing to refund"
+        audit_record(
+            booking=booking,
+            action="deposit_refunded",
+            actor=STRIPE_ACTOR,
+            from_value=booking.payment_status,
+            to_value={"refund_id": refund.refund_id, "amount_minor": refund.amount_minor, "status": refund.status},
+        )
+        booking.payment_status = Booking.PaymentStatus.REFUNDED
+        booking.save(update_fields=["payment_status", "updated_at"])
+    return "late deposit refunded"

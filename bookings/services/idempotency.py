@@ -5,7 +5,8 @@ its own committed transaction, so the unique constraint (api key, key) decides w
 concurrent requests does the work. The loser sees the claim and answers 409 with Retry-After
 while the winner is busy, or replays the winner's answer once it is stored. A successful answer
 is stored in the transaction that did the work, so the work never commits without it (and a claim
-left unanswered belongs to a request whose work rolled back). Records live 24 hours
+left unanswered belongs to a request whose work rolled back, or that is still running: it is
+honoured for `claim_lifetime`, the longest a request may run, then a retry takes it over). Records live 24 hours
 (`manage.py purge_idempotency`; an expired record met on the way is replaced).
 """
 
@@ -15,16 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone as djtz
 
 from bookings.models import IdempotencyRecord
+from bookings.payments.checkout import stripe_call_max_seconds
 from organizations.errors import Conflict, InvalidInput, Unprocessable
 from organizations.models import ApiKey
 
 TTL = timedelta(hours=24)
-# A claim never completed this long after it was made belongs to a request that died.
-ABANDONED_AFTER = timedelta(minutes=2)
+# Beyond the slow steps `claim_lifetime` counts (database round trips, rendering the answer).
+CLAIM_MARGIN_SECONDS = 5.0
 IN_PROGRESS_RETRY_AFTER = 1
 MAX_KEY_LENGTH = 255
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -44,6 +47,19 @@ def request_fingerprint(method: str, path: str, data: Any) -> str:
     """SHA-256 of the request as it matters: method, path and the JSON body with sorted keys."""
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def claim_lifetime() -> timedelta:
+    """How long an unanswered claim is honoured: the longest a request holding it may run, plus a
+    margin. Its slow steps are bounded: the Stripe call of a deposit (every attempt at
+    STRIPE_TIMEOUT_SECONDS), then the wait for a writer lock (BOOKING_LOCK_TIMEOUT_MS); gunicorn
+    kills a sync worker sooner still (30 s). A claim older than this belongs to a request that died
+    (a killed worker, a lost connection), and the next retry takes it over, rather than meeting 409s
+    for minutes. Should the first request be alive after all, its answer cannot be stored once its
+    claim is gone (`idempotency_complete`), so its work rolls back: one key never books twice.
+    """
+    seconds = stripe_call_max_seconds() + settings.BOOKING_LOCK_TIMEOUT_MS / 1000 + CLAIM_MARGIN_SECONDS
+    return timedelta(seconds=seconds)
 
 
 def _insert(api_key: ApiKey, key: str, fingerprint: str) -> IdempotencyRecord | None:
@@ -68,6 +84,7 @@ def idempotency_claim(
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidInput(f"Idempotency-Key must be at most {MAX_KEY_LENGTH} printable characters")
     now = now or djtz.now()
+    abandoned_before = now - claim_lifetime()
     for _ in range(3):
         record = _insert(api_key, key, fingerprint)
         if record is not None:
@@ -75,10 +92,16 @@ def idempotency_claim(
         existing = IdempotencyRecord.objects.filter(api_key=api_key, key=key).first()
         if existing is None:  # released or purged meanwhile: try again
             continue
-        abandoned = existing.status_code is None and existing.created_at <= now - ABANDONED_AFTER
-        if existing.created_at <= now - TTL or abandoned:
-            # Expired (or left behind by a request that died): whoever deletes it claims the key next.
+        if existing.created_at <= now - TTL:
+            # Expired: whoever deletes it claims the key next.
             IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
+            continue
+        if existing.status_code is None and existing.created_at <= abandoned_before:
+            # Left behind by a request that died. Only while still unanswered: an answer stored
+            # meanwhile (the DELETE re-reads the row it waited for) is replayed instead.
+            IdempotencyRecord.objects.filter(
+                pk=existing.pk, created_at=existing.created_at, status_code__isnull=True
+            ).delete()
             continue
         if existing.request_hash != fingerprint:
             raise Unprocessable("Idempotency-Key has already been used with a different request body")
@@ -91,8 +114,20 @@ def idempotency_claim(
 
 
 def idempotency_complete(*, record: IdempotencyRecord, status_code: int, body: Body) -> None:
-    """Store the first answer; later requests with the key replay it."""
-    IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=status_code, response_body=body)
+    """Store the first answer; later requests with the key replay it.
+
+    Conflict (retryable) if the claim is no longer this request's: it outlived `claim_lifetime` and a
+    retry took the key over. Called in the transaction of the work, this rolls the work back, so
+    that the key's work is done once, by the retry that holds the key now.
+    """
+    stored = IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).update(
+        status_code=status_code, response_body=body
+    )
+    if not stored:
+        raise Conflict(
+            "This request took too long and its Idempotency-Key was taken over by a retry; nothing was changed",
+            retry_after=IN_PROGRESS_RETRY_AFTER,
+        )
 
 
 def idempotency_release(*, record: IdempotencyRecord) -> None:

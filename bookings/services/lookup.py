@@ -1,12 +1,18 @@
 """Customers find their own booking with its confirmation number and their email or phone.
 
-There is no API key, so guessing is what this must stop: failures are counted in the cache per
-client IP and per confirmation number; past `LOOKUP_FAILURE_LIMIT` within the window both
-answer 429 until the window ends, whatever the contact given.
+There is no API key, so guessing is what this must stop, without letting a stranger lock the owner
+out. Failures are counted in the cache, each counter in its own window from its first failure:
+
+- per client address (any numbers, so per number and client too): `LOOKUP_FAILURE_LIMIT` within
+  `LOOKUP_FAILURE_WINDOW_SECONDS` (10 in 15 min); past it that client answers 429 until the window
+  ends. Only that client: the owner, elsewhere, is not touched by it.
+- per confirmation number, from every address together: `LOOKUP_NUMBER_FAILURE_LIMIT` within
+  `LOOKUP_NUMBER_FAILURE_WINDOW_SECONDS` (100 a day), slower and higher, so that guesses spread over
+  many addresses stay hopeless while a few wrong ones never block the number's owner.
 
 Links in emails carry a signed token instead (bookings.ics.manage_token): `booking_open_signed`
-opens the booking it names for the contact it names, without touching the counters, so a stranger's
-guessing never locks the owner out of their own link.
+opens the booking it names for the contact it names, without reading or touching the counters, so
+even a number locked by guessing opens from the owner's own link.
 """
 
 import hashlib
@@ -27,6 +33,10 @@ CONTACT_REQUIRED = "Contact information is required to manage this booking"
 CONTACT_MISMATCH = "We could not verify that booking with the provided contact information."
 NOT_FOUND = "Booking not found"
 TOO_MANY = "Too many failed lookups; try again later"
+NUMBER_TOO_MANY = (
+    "Too many failed lookups of this confirmation number; open the booking with the link in its email, "
+    "or try again later"
+)
 CONFIRMATION_NUMBER_MAX = Booking._meta.get_field("confirmation_number").max_length or 0
 
 
@@ -66,29 +76,48 @@ def _normalized(confirmation_number: str) -> str:
     return confirmation_number.strip().upper()
 
 
-def _failure_keys(number: str, client_ip: str) -> list[str]:
+@dataclass(frozen=True)
+class _Counter:
+    key: str
+    limit: int
+    window: int
+    detail: str
+
+
+def _counters(number: str, client_ip: str) -> list[_Counter]:
     # The number as sent may be anything (a NUL, kilobytes): its digest makes a cache key of it.
     digest = hashlib.sha256(number.encode(errors="backslashreplace")).hexdigest()
-    return [f"lookup-fail:ip:{client_ip}", f"lookup-fail:number:{digest}"]
-
-
-def _retry_after(keys: list[str]) -> int | None:
-    """Seconds until every counter at its limit has expired, or None when none is."""
-    found = cache.get_many([*keys, *(f"{key}:until" for key in keys)])
-    window = settings.LOOKUP_FAILURE_WINDOW_SECONDS
-    now = time.time()
-    waits = [
-        found.get(f"{key}:until", now + window) - now
-        for key in keys
-        if (found.get(key) or 0) >= settings.LOOKUP_FAILURE_LIMIT
+    return [
+        _Counter(
+            f"lookup-fail:ip:{client_ip}",
+            settings.LOOKUP_FAILURE_LIMIT,
+            settings.LOOKUP_FAILURE_WINDOW_SECONDS,
+            TOO_MANY,
+        ),
+        _Counter(
+            f"lookup-fail:number:{digest}",
+            settings.LOOKUP_NUMBER_FAILURE_LIMIT,
+            settings.LOOKUP_NUMBER_FAILURE_WINDOW_SECONDS,
+            NUMBER_TOO_MANY,
+        ),
     ]
-    return max(1, math.ceil(max(waits))) if waits else None
 
 
-def _failure_record(keys: list[str]) -> None:
+def _refusal(counters: list[_Counter]) -> RateLimited | None:
+    """429 while any counter is at its limit, with the seconds until every such one has expired."""
+    found = cache.get_many([key for c in counters for key in (c.key, f"{c.key}:until")])
+    now = time.time()
+    full = [c for c in counters if (found.get(c.key) or 0) >= c.limit]
+    if not full:
+        return None
+    wait = max(found.get(f"{c.key}:until", now + c.window) - now for c in full)
+    return RateLimited(full[0].detail, retry_after=max(1, math.ceil(wait)))
+
+
+def _failure_record(counters: list[_Counter]) -> None:
     """Count a failure; a counter's window starts at its first failure (kept as `<key>:until`)."""
-    window = settings.LOOKUP_FAILURE_WINDOW_SECONDS
-    for key in keys:
+    for counter in counters:
+        key, window = counter.key, counter.window
         started = cache.add(key, 1, timeout=window)
         if not started:
             try:
@@ -115,10 +144,10 @@ def _booking_contacts(booking: Booking) -> list[BookingContact]:
 def booking_lookup(*, confirmation_number: str, contact: str | None, client_ip: str) -> LookedUp:
     """The booking if `contact` is its email or phone; 400 / 403 / 404 / 429 otherwise."""
     number = _normalized(confirmation_number)
-    keys = _failure_keys(number, client_ip)
-    retry_after = _retry_after(keys)
-    if retry_after is not None:
-        raise RateLimited(TOO_MANY, retry_after=retry_after)
+    counters = _counters(number, client_ip)
+    refusal = _refusal(counters)
+    if refusal is not None:
+        raise refusal
     if contact is None or not contact.strip():
         raise InvalidInput(CONTACT_REQUIRED)
     booking = None
@@ -129,13 +158,13 @@ def booking_lookup(*, confirmation_number: str, contact: str | None, client_ip: 
             .first()
         )
     if booking is None:
-        _failure_record(keys)
+        _failure_record(counters)
         raise NotFound(NOT_FOUND)
     matched = next(
         (c for c in _booking_contacts(booking) if contact_matches(contact, email=c["email"], phone=c["phone"])), None
     )
     if matched is None:
-        _failure_record(keys)
+        _failure_record(counters)
         raise Forbidden(CONTACT_MISMATCH)
     return LookedUp(booking=booking, contact=matched)
 

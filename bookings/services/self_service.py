@@ -175,8 +175,8 @@ def booking_self_cancel(*, managed: ManagedBooking, reason: str = "", now: datet
         fresh = ManagedBooking(booking, managed.contact)
         if refund is None:
             _refuse_unless_changeable(fresh, now)  # re-checked under the row lock
-        booking = booking_cancel(booking=booking, actor=CUSTOMER, reason=reason)
         if refund is not None and booking.payment_status != Booking.PaymentStatus.REFUNDED:
+            # Recorded before the cancel, so the cancellation email says the deposit was refunded.
             audit_record(
                 booking=booking,
                 action="deposit_refunded",
@@ -186,6 +186,7 @@ def booking_self_cancel(*, managed: ManagedBooking, reason: str = "", now: datet
             )
             booking.payment_status = Booking.PaymentStatus.REFUNDED
             booking.save(update_fields=["payment_status", "updated_at"])
+        booking = booking_cancel(booking=booking, actor=CUSTOMER, reason=reason)
     booking = Booking.objects.select_related("organization", "service", "location", "staff").get(pk=booking.pk)
     return SelfCancelled(managed=ManagedBooking(booking, managed.contact), refund=refund)
 

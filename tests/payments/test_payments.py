@@ -20,6 +20,8 @@ from bookings.payments.checkout import (
     checkout_idempotency_key,
     deposit_refusal,
 )
+from bookings.services.actors import Actor
+from bookings.services.status import booking_cancel
 from holds.models import Hold
 from tests.factories import make_org, make_service
 from tests.stripe_standin import StripeStandIn, stripe_event, stripe_signature
@@ -151,9 +153,9 @@ def test_expired_checkout_cancels_the_booking_and_frees_the_slot(shop, stripe_st
 
     assert send(payload).json()["outcome"] == "already processed"
     assert WebhookEvent.objects.filter(type="booking.cancelled").count() == 1
-    # A late "completed" for a cancelled booking records the payment but does not revive it.
+    # A late "completed" for a cancelled booking records the payment (to refund it) but does not revive it.
     late = stripe_event("checkout.session.completed", session, payment_status="paid")
-    assert send(late).json()["outcome"] == "paid, booking already cancelled"
+    assert send(late).json()["outcome"] == "paid after cancellation, refund asked"
     assert Booking.objects.get(pk=booking.pk).status == "cancelled"
 
 
@@ -290,3 +292,77 @@ def test_the_same_stripe_event_sent_twice_at_once_is_applied_once(shop, stripe_s
     assert sorted(outcomes) == ["already processed", "confirmed"]
     assert StripeEvent.objects.count() == 1
     assert WebhookEvent.objects.filter(type="booking.confirmed").count() == 1
+
+
+def self_cancel(number: str):
+    """The customer cancels through the lookup's self-service API, as the manage page does."""
+    cancel_url = f"/api/calendar/v1/public/bookings/confirmation/{number}/cancel"
+    return APIClient().post(cancel_url, {"contact": CLIENT["email"]}, format="json")
+
+
+def cancel_then_pay(shop, stripe_standin) -> tuple[Booking, bytes]:
+    """A customer cancels a booking whose deposit is not paid yet, then pays on the Checkout page
+    still open in another tab: the completed event Stripe then sends."""
+    data = book_with_deposit(shop)
+    assert self_cancel(data["confirmation_number"]).status_code == 200
+    booking = Booking.objects.get(public_id=data["id"])
+    session = stripe_standin.pay(booking.stripe_checkout_session_id)
+    return booking, stripe_event("checkout.session.completed", session)
+
+
+def test_a_deposit_paid_after_the_booking_was_cancelled_is_refunded(
+    shop, stripe_standin, django_capture_on_commit_callbacks
+):
+    booking, payload = cancel_then_pay(shop, stripe_standin)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send(payload).json()["outcome"] == "paid after cancellation, refund asked"
+
+    booking.refresh_from_db()
+    assert (booking.status, booking.payment_status) == ("cancelled", "refunded")
+    [refund] = stripe_standin.refund_requests
+    assert refund["params"]["amount"] == "2000"
+    actions = list(booking.events.values_list("action", flat=True))
+    assert actions[-2:] == ["deposit_paid_after_cancellation", "deposit_refunded"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send(payload).json()["outcome"] == "already processed"
+    assert len(stripe_standin.refund_requests) == 1, "a replayed event refunds nothing more"
+
+
+def test_a_late_deposit_refund_that_failed_is_retried_by_reconcile_deposits(
+    shop, stripe_standin, django_capture_on_commit_callbacks
+):
+    booking, payload = cancel_then_pay(shop, stripe_standin)
+    stripe_standin.fail_refunds_with = 500
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send(payload).status_code == 200, "the payment is recorded even when the refund fails"
+    booking.refresh_from_db()
+    assert booking.payment_status == "paid"
+
+    stripe_standin.fail_refunds_with = None
+    out = StringIO()
+    call_command("reconcile_deposits", stdout=out)
+    assert out.getvalue().strip() == "Deposits: 1 late deposit refunded"
+    booking.refresh_from_db()
+    assert booking.payment_status == "refunded"
+    assert len(stripe_standin.refunds) == 1
+
+    call_command("reconcile_deposits", stdout=out)
+    assert out.getvalue().strip().endswith("Deposits: nothing to do")
+
+
+def test_a_deposit_kept_after_a_late_cancellation_is_not_refunded_by_reconcile(shop, stripe_standin):
+    """Only a payment that arrived after the cancellation is refunded; a deposit the policy keeps stays."""
+    data = book_with_deposit(shop)
+    booking = Booking.objects.get(public_id=data["id"])
+    session = stripe_standin.pay(booking.stripe_checkout_session_id)
+    assert send(stripe_event("checkout.session.completed", session)).json()["outcome"] == "confirmed"
+    # The merchant cancels it (the customer's own cancel would refund it before the cut-off).
+    booking_cancel(booking=booking, actor=Actor(system="merchant"), reason="Closed")
+
+    out = StringIO()
+    call_command("reconcile_deposits", stdout=out)
+    assert out.getvalue().strip() == "Deposits: nothing to do"
+    assert Booking.objects.get(pk=booking.pk).payment_status == "paid"
+    assert stripe_standin.refund_requests == []

@@ -1,11 +1,12 @@
 """`/api/v1/bookings`: book from a hold, list, show, change, cancel (holds-bookings reference).
 
-Session tokens book, list and show only what they created; public and customer keys only read
-what is theirs; changing a booking needs a business or hub key. Another tenant's booking is 404.
+Session tokens book, list and show only what they created; customer keys only read what is
+theirs; a public key (it lives in browser code) reads nothing here (403); changing a booking needs
+a business or hub key. Another tenant's booking is 404.
 """
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -20,8 +21,15 @@ from bookings.api.holds.serializers import (
 )
 from bookings.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin
 from bookings.api.schema import error_responses
-from bookings.models import Booking, BookingStatus
-from bookings.selectors import BOOKING_RELATED, booking_by_ref, bookings_visible_to, hold_for_key, staff_by_ref
+from bookings.models import Booking, BookingStatus, Participant
+from bookings.selectors import (
+    BOOKING_RELATED,
+    booking_by_ref,
+    bookings_visible_to,
+    hold_for_key,
+    own_place,
+    staff_by_ref,
+)
 from bookings.services.actors import actor_for_request
 from bookings.services.booking_changes import booking_update
 from bookings.services.bookings import booking_reschedule
@@ -34,8 +42,9 @@ K = ApiKey.Kind
 MANAGE_KINDS = (K.BUSINESS, K.HUB)
 KINDS_BY_ACTION = {
     "create": (K.SESSION, K.BUSINESS, K.HUB),
-    "list": None,  # every kind, scoped by `bookings_visible_to`
-    "retrieve": None,
+    # Scoped by `bookings_visible_to`. Not a public key: anyone can read it in a widget's page.
+    "list": (K.SESSION, K.CUSTOMER, K.BUSINESS, K.HUB),
+    "retrieve": (K.SESSION, K.CUSTOMER, K.BUSINESS, K.HUB),
 }
 ERRORS = error_responses(400, 401, 403, 404, 409, 422)
 SOURCE = "holds_api"
@@ -58,7 +67,14 @@ class BookingFilter(django_filters.FilterSet):
         fields = ["status", "service", "location", "staff", "series", "email", "customer_email", "starts_at"]
 
     def filter_email(self, queryset, name, value):
-        return queryset.filter(Q(contact_email__iexact=value) | Q(customer__email__iexact=value.strip()))
+        email = value.strip()
+        match = Q(contact_email__iexact=email) | Q(customer__email__iexact=email)
+        key = getattr(self.request, "auth", None)  # DRF's request: the key it authenticated
+        if isinstance(key, ApiKey) and key.kind == K.CUSTOMER:
+            # A class a customer joined matches their own email, never its booker's.
+            own = Q(participants__customer_id=key.customer_id, participants__customer__email__iexact=email)
+            return queryset.filter((match & Q(customer_id=key.customer_id)) | own).distinct()
+        return queryset.filter(match)
 
 
 class BookingViewSet(IdempotentCreateMixin, viewsets.GenericViewSet):
@@ -81,19 +97,30 @@ class BookingViewSet(IdempotentCreateMixin, viewsets.GenericViewSet):
     def get_object(self) -> Booking:
         return booking_by_ref(self.get_queryset(), self.kwargs["id"])
 
-    def _answer(self, booking: Booking, code: int = status.HTTP_200_OK) -> Response:
+    def _shown(self, booking_email: str | None = None) -> dict:
+        """The serializer context: a reader of a class sees only their own place in it (`own_place`)."""
+        key = request_api_key(self.request)
+        if key.kind in MANAGE_KINDS:  # the merchant reads the whole class
+            return {}
+        return {"own_place": lambda booking: own_place(booking, key, booker_email=booking_email)}
+
+    def _answer(self, booking: Booking, code: int = status.HTTP_200_OK, *, booker_email: str | None = None) -> Response:
         """The booking as it now is, with everything the resource nests loaded in one query."""
-        booking = Booking.objects.select_related(*BOOKING_RELATED).get(pk=booking.pk)
-        return Response(BookingSerializer(booking).data, status=code)
+        booking = (
+            Booking.objects.select_related(*BOOKING_RELATED)
+            .prefetch_related(Prefetch("participants", queryset=Participant.objects.select_related("customer")))
+            .get(pk=booking.pk)
+        )
+        return Response(BookingSerializer(booking, context=self._shown(booker_email)).data, status=code)
 
     @extend_schema(summary="List bookings", responses={200: BookingSerializer(many=True), **ERRORS})
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(BookingSerializer(page, many=True).data)
+        return self.get_paginated_response(BookingSerializer(page, many=True, context=self._shown()).data)
 
     @extend_schema(summary="Show a booking", responses={200: BookingSerializer, **ERRORS})
     def retrieve(self, request, id=None):
-        return Response(BookingSerializer(self.get_object()).data)
+        return Response(BookingSerializer(self.get_object(), context=self._shown()).data)
 
     @extend_schema(
         summary="Book a held slot",
@@ -125,7 +152,8 @@ class BookingViewSet(IdempotentCreateMixin, viewsets.GenericViewSet):
         )
 
     def perform(self, request, prepared: PreparedHoldBooking) -> Response:
-        return self._answer(hold_booking_create(prepared=prepared), status.HTTP_201_CREATED)
+        booking = hold_booking_create(prepared=prepared)
+        return self._answer(booking, status.HTTP_201_CREATED, booker_email=prepared.client.email)
 
     @extend_schema(
         summary="Change a booking (business or hub key)",

@@ -1,10 +1,12 @@
 """Wire shapes of `/api/v1/bookings`: the full booking resource and the bodies clients send."""
 
+from collections.abc import Callable
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bookings.api.fields import AwareDateTimeField
-from bookings.models import Booking, BookingStatus
+from bookings.models import Booking, BookingStatus, Participant
 
 NOTES_MAX = 1000
 
@@ -45,7 +47,13 @@ class ClientSerializer(serializers.Serializer):
 
 
 class BookingSerializer(serializers.ModelSerializer):
-    """The full booking resource: service, location, client and staff nested."""
+    """The full booking resource: service, location, client and staff nested.
+
+    Context `own_place`: for a reader who may see only their own place in a class (a customer key, a
+    session token), a function giving that place (`bookings.selectors.own_place`). A class then reads
+    as theirs alone: their contact as `client`, their places as `party_size`, and nothing the
+    booker who opened it wrote (notes, answers) unless that booker is them.
+    """
 
     id = serializers.CharField(source="public_id", help_text="Public id `book_...`; the uuid is accepted too.")
     service = ServiceSummarySerializer()
@@ -89,6 +97,17 @@ class BookingSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
+    def to_representation(self, booking: Booking) -> dict:
+        data = super().to_representation(booking)
+        own_place: Callable[[Booking], Participant | None] | None = self.context.get("own_place")
+        if own_place is None or not booking.is_group:
+            return data
+        place = own_place(booking)
+        data["party_size"] = place.party_size if place is not None else 0
+        if place is None or place.customer_id != booking.customer_id:
+            data.update(notes="", custom_field_values=[], hold_id=None, client=_place_client(place))
+        return data
+
     @extend_schema_field(ClientSerializer(allow_null=True))
     def get_client(self, booking: Booking) -> dict | None:
         customer = booking.customer
@@ -107,6 +126,20 @@ class BookingSerializer(serializers.ModelSerializer):
         if booking.payment_status == Booking.PaymentStatus.REQUIRED and booking.is_active:
             return booking.payment_redirect_url or None
         return None
+
+
+def _place_client(place: Participant | None) -> dict | None:
+    """A class participant as the `client` of their own view of it."""
+    if place is None:
+        return None
+    customer = place.customer
+    return {
+        "id": str(customer.uuid),
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "email": customer.email,
+        "phone": customer.phone,
+    }
 
 
 class BookingCreateSerializer(serializers.Serializer):

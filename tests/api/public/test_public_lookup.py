@@ -218,7 +218,8 @@ def test_behind_a_proxy_each_forwarded_client_has_its_own_limit(api_client, book
 
 @pytest.mark.django_db
 def test_repeated_failures_on_one_confirmation_number_from_many_ips_are_429(api_client, booking, settings):
-    settings.LOOKUP_FAILURE_LIMIT = 3
+    # Its own limit, slower and higher than one client's (100 a day; 3 here).
+    settings.LOOKUP_NUMBER_FAILURE_LIMIT = 3
     number = booking.confirmation_number
     for n in range(3):
         response = api_client.get(url(number), {"contact": f"guess{n}@example.com"}, REMOTE_ADDR=f"10.0.1.{n}")
@@ -231,7 +232,7 @@ def test_repeated_failures_on_one_confirmation_number_from_many_ips_are_429(api_
 @pytest.mark.django_db
 def test_spellings_of_one_number_share_its_failure_counter(api_client, booking, settings):
     """Spaces or lower case do not make a number new: guessing it from many addresses stays limited."""
-    settings.LOOKUP_FAILURE_LIMIT = 3
+    settings.LOOKUP_NUMBER_FAILURE_LIMIT = 3
     number = booking.confirmation_number
     spellings = [number, f"%20{number}", number.lower() + "%20%20"]
     for n, spelling in enumerate(spellings):

@@ -96,6 +96,30 @@ def test_cancel_refunds_a_paid_deposit_and_says_so(api_client, salon, stripe_api
     assert len(stripe_api.refund_requests) == 1
 
 
+def test_the_cancellation_email_says_the_deposit_was_refunded(
+    api_client, salon, stripe_api, mailoutbox, django_capture_on_commit_callbacks
+):
+    booking = paid_color(salon, stripe_api)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post(url(booking.confirmation_number, "cancel"), {"contact": "jane@example.com"})
+    assert response.status_code == 200, response.json()
+    [message] = mailoutbox
+    refunded = "Your deposit of $20.00 has been refunded"
+    assert refunded in message.body
+    assert refunded in message.alternatives[0][0]
+
+
+def test_a_cancellation_without_a_deposit_mentions_no_refund(
+    api_client, booking, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post(url(booking.confirmation_number, "cancel"), {"contact": "jane@example.com"}, format="json")
+    [message] = mailoutbox
+    assert "has been cancelled" in message.body
+    assert "refunded" not in message.body
+
+
 def test_reschedule_moves_the_booking(api_client, booking, salon):
     new_start = salon.at(10, 30)
     response = api_client.post(
