@@ -200,6 +200,8 @@ SESSION_ADDRESS_RATE_LIMIT = os.environ.get("SESSION_ADDRESS_RATE_LIMIT", "10/m"
 HOLD_RATE_LIMIT = os.environ.get("HOLD_RATE_LIMIT", "30/m")
 HOLD_ADDRESS_RATE_LIMIT = os.environ.get("HOLD_ADDRESS_RATE_LIMIT", "30/m")
 HOLD_MAX_ACTIVE = int(os.environ.get("HOLD_MAX_ACTIVE", "3"))
+# A business or hub key is the merchant's server, holding for every customer of its widget or app.
+HOLD_MAX_ACTIVE_PER_KEY = int(os.environ.get("HOLD_MAX_ACTIVE_PER_KEY", "100"))
 HOLD_MAX_LIFETIME_MINUTES = int(os.environ.get("HOLD_MAX_LIFETIME_MINUTES", "30"))
 # Failed admin logins per client address and per user name tried (bookings/admin/login.py).
 ADMIN_LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("ADMIN_LOGIN_ADDRESS_RATE_LIMIT", "10/15m")

@@ -21,12 +21,18 @@ from organizations.models import ApiKey, Location, Service, StaffMember
 
 def _active_holds_check(*, api_key: ApiKey, client_address: str | None, now: datetime) -> None:
     """A session token (a browser's) holds at most HOLD_MAX_ACTIVE slots at once, and so does one
-    client address across its session tokens: 429, with Retry-After until the first one lapses."""
-    limit = settings.HOLD_MAX_ACTIVE
+    client address across its session tokens; a business or hub key (the merchant's own server,
+    holding for all its customers) at most HOLD_MAX_ACTIVE_PER_KEY. Over: 429, with Retry-After
+    until the first one lapses."""
     active = Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__gt=now)
-    scopes = [("session", active.filter(api_key=api_key))]
-    if client_address:
-        scopes.append(("client address", active.filter(client_address=client_address, api_key__kind=api_key.kind)))
+    if api_key.kind == ApiKey.Kind.SESSION:
+        limit = settings.HOLD_MAX_ACTIVE
+        scopes = [("session", active.filter(api_key=api_key))]
+        if client_address:
+            scopes.append(("client address", active.filter(client_address=client_address, api_key__kind=api_key.kind)))
+    else:
+        limit = settings.HOLD_MAX_ACTIVE_PER_KEY
+        scopes = [("key", active.filter(api_key=api_key))]
     for scope, holds in scopes:
         expiries = list(holds.order_by("expires_at").values_list("expires_at", flat=True)[:limit])
         if len(expiries) >= limit:
@@ -68,7 +74,8 @@ def hold_place(
     """Hold the slot at `starts_at` (assigning a free staff member when none is asked for).
 
     Bounded so that one caller cannot empty a calendar: at most `max_party_size` places, at most
-    HOLD_MAX_ACTIVE active holds per session token and per client address of session tokens (429),
+    HOLD_MAX_ACTIVE active holds per session token and per client address of session tokens, and
+    HOLD_MAX_ACTIVE_PER_KEY per business or hub key (429),
     and one key holds one slot at most HOLD_MAX_LIFETIME_MINUTES from its first hold on it,
     however often it releases and holds it again (409 once that is spent)."""
     now = now or djtz.now()
@@ -76,8 +83,7 @@ def hold_place(
     expires_at = now + timedelta(minutes=location.organization.hold_minutes)
     held_since = now
     if api_key is not None:
-        if api_key.kind == ApiKey.Kind.SESSION:
-            _active_holds_check(api_key=api_key, client_address=client_address, now=now)
+        _active_holds_check(api_key=api_key, client_address=client_address, now=now)
         held_since = _held_since(api_key=api_key, service=service, location=location, starts_at=starts_at, now=now)
         deadline = held_since + timedelta(minutes=settings.HOLD_MAX_LIFETIME_MINUTES)
         if deadline <= now:

@@ -76,6 +76,14 @@ def test_the_cap_is_a_setting(api_client, shop, settings):
     assert post_hold(api_client, secret, service, location, second).status_code == 429
 
 
+def test_a_business_key_has_a_cap_of_its_own(api_client, shop, settings):
+    settings.HOLD_MAX_ACTIVE_PER_KEY = 4
+    org, location, service = shop
+    _, secret = make_key(org, kind=ApiKey.Kind.BUSINESS)
+    codes = [post_hold(api_client, secret, service, location, slot).status_code for slot in day_slots(org, 5)]
+    assert codes == [201] * 4 + [429]
+
+
 def test_holds_are_rate_limited_per_key(api_client, shop, settings):
     settings.HOLD_RATE_LIMIT = "2/m"
     org, location, service = shop
