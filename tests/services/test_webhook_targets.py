@@ -195,3 +195,61 @@ def test_a_pinned_delivery_keeps_the_host_name_in_its_request(settings, monkeypa
     (request,) = receiver.requests
     assert request["path"] == "/hooks?x=1"
     assert request["headers"]["Host"] == f"receiver.test:{port}"
+
+
+@pytest.mark.django_db
+def test_a_pinned_https_delivery_verifies_the_certificate_for_the_host_name(settings, monkeypatch, tmp_path):
+    """TLS to the checked address: SNI and the certificate check use the URL's host name."""
+    import http.server
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=receiver.test",
+         "-addext", "subjectAltName=DNS:receiver.test", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    seen = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen["host"] = self.headers["Host"]
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    server_context.sni_callback = lambda sock, name, ctx: seen.update(sni=name)  # None: carry on
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        settings.WEBHOOK_ALLOW_INSECURE = True  # the receiver is on loopback
+        port = server.server_address[1]
+        fake_dns(monkeypatch, {"receiver.test": ["127.0.0.1"], "elsewhere.test": ["127.0.0.1"]})
+        trusted = ssl.create_default_context(cafile=str(cert))
+        monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: trusted)
+        org = make_org()
+        good = WebhookEndpoint.objects.create(organization=org, url=f"https://receiver.test:{port}/hooks")
+        webhook_emit(organization=org, event_type="booking.created", data={"id": "b"})
+        assert webhooks_deliver().succeeded == 1
+        assert seen == {"sni": "receiver.test", "host": f"receiver.test:{port}"}
+
+        good.delete()
+        WebhookEndpoint.objects.create(organization=org, url=f"https://elsewhere.test:{port}/hooks")
+        webhook_emit(organization=org, event_type="booking.created", data={"id": "c"})
+        assert webhooks_deliver().retrying == 1, "a certificate for another name is refused"
+        assert "certificate" in WebhookAttempt.objects.latest("id").error.lower()
+    finally:
+        server.shutdown()
+        server.server_close()
