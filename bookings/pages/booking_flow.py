@@ -31,6 +31,7 @@ from bookings.pages.common import (
     CONTACT_SESSION_KEY,
     Page,
     chosen_zone,
+    client_ip,
     duration_text,
     local_day_bounds,
     rate_limit,
@@ -187,6 +188,7 @@ class SlotsStep(Page):
                 starts_at=start,
                 staff=filters.staff,
                 party_size=filters.seats,
+                client_address=client_ip(request),
             )
         except RateLimited as exc:
             return self.render(request, filters, error=retry_words(exc), status=429)
@@ -342,6 +344,7 @@ class DetailsStep(Page):
             starts_at=hold.starts_at,
             staff=staff,
             party_size=hold.party_size,
+            client_address=client_ip(request),
         )
         session_hold_remember(request, str(fresh.uuid), zone=self.zone, staff=self.staff_asked)
         return fresh

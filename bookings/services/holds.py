@@ -19,13 +19,16 @@ from organizations.errors import Conflict, RateLimited
 from organizations.models import ApiKey, Location, Service, StaffMember
 
 
-def _active_holds_check(*, api_key: ApiKey, client_address: str | None, now: datetime) -> None:
+def _active_holds_check(*, api_key: ApiKey | None, client_address: str | None, now: datetime) -> None:
     """A session token (a browser's) holds at most HOLD_MAX_ACTIVE slots at once, and so does one
-    client address across its session tokens; a business or hub key (the merchant's own server,
-    holding for all its customers) at most HOLD_MAX_ACTIVE_PER_KEY. Over: 429, with Retry-After
-    until the first one lapses."""
+    client address across its session tokens, and across the booking pages; a business or hub key
+    (the merchant's own server, holding for all its customers) at most HOLD_MAX_ACTIVE_PER_KEY.
+    Over: 429, with Retry-After until the first one lapses."""
     active = Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__gt=now)
-    if api_key.kind == ApiKey.Kind.SESSION:
+    if api_key is None:  # the booking pages: a browser, known by its address
+        limit = settings.HOLD_MAX_ACTIVE
+        scopes = [("client address", active.filter(client_address=client_address, api_key__isnull=True))]
+    elif api_key.kind == ApiKey.Kind.SESSION:
         limit = settings.HOLD_MAX_ACTIVE
         scopes = [("session", active.filter(api_key=api_key))]
         if client_address:
@@ -74,7 +77,8 @@ def hold_place(
     """Hold the slot at `starts_at` (assigning a free staff member when none is asked for).
 
     Bounded so that one caller cannot empty a calendar: at most `max_party_size` places, at most
-    HOLD_MAX_ACTIVE active holds per session token and per client address of session tokens, and
+    HOLD_MAX_ACTIVE active holds per session token and per client address (of session tokens; of the
+    booking pages), and
     HOLD_MAX_ACTIVE_PER_KEY per business or hub key (429),
     and one key holds one slot at most HOLD_MAX_LIFETIME_MINUTES from its first hold on it,
     however often it releases and holds it again (409 once that is spent)."""
@@ -82,8 +86,9 @@ def hold_place(
     booker_party_size_check(service=service, party_size=party_size)
     expires_at = now + timedelta(minutes=location.organization.hold_minutes)
     held_since = now
-    if api_key is not None:
+    if api_key is not None or client_address:
         _active_holds_check(api_key=api_key, client_address=client_address, now=now)
+    if api_key is not None:
         held_since = _held_since(api_key=api_key, service=service, location=location, starts_at=starts_at, now=now)
         deadline = held_since + timedelta(minutes=settings.HOLD_MAX_LIFETIME_MINUTES)
         if deadline <= now:
@@ -112,7 +117,8 @@ def hold_place(
             expires_at=expires_at,
             held_since=held_since,
             api_key=api_key,
-            client_address=client_address if api_key is not None and api_key.kind == ApiKey.Kind.SESSION else None,
+            # Kept for the caps by address: browsers' holds (session tokens, the booking pages) only.
+            client_address=client_address if api_key is None or api_key.kind == ApiKey.Kind.SESSION else None,
         )
 
 
