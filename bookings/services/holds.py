@@ -11,8 +11,16 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone as djtz
 
+from bookings.locking import lock_key
 from bookings.services.actors import Actor
-from bookings.services.reservation import booker_party_size_check, row_insert, slot_reserve
+from bookings.services.reservation import (
+    SlotLocks,
+    booker_party_size_check,
+    locks_take,
+    row_insert,
+    slot_locks,
+    slot_reserve,
+)
 from bookings.webhooks import webhook_emit
 from holds.models import Hold
 from organizations.errors import Conflict, RateLimited
@@ -86,8 +94,6 @@ def hold_place(
     booker_party_size_check(service=service, party_size=party_size)
     expires_at = now + timedelta(minutes=location.organization.hold_minutes)
     held_since = now
-    if api_key is not None or client_address:
-        _active_holds_check(api_key=api_key, client_address=client_address, now=now)
     if api_key is not None:
         held_since = _held_since(api_key=api_key, service=service, location=location, starts_at=starts_at, now=now)
         deadline = held_since + timedelta(minutes=settings.HOLD_MAX_LIFETIME_MINUTES)
@@ -97,9 +103,25 @@ def hold_place(
                 "caller may hold it: book it or pick another time"
             )
         expires_at = min(expires_at, deadline)
+    address = client_address if api_key is None or api_key.kind == ApiKey.Kind.SESSION else None
+    locks = slot_locks(service=service, location=location, starts_at=starts_at, staff=staff)
+    # The holder's locks join the slot's, in the transaction's one lock call: two requests of one
+    # key (or address) at once cannot both count two holds and each place a third.
+    holder = {lock_key("holds-of-key", api_key.pk)} if api_key is not None else set()
+    if address:
+        holder.add(lock_key("holds-of-address", address))
     with transaction.atomic():
+        locks_take(SlotLocks(locks.keys | holder, locks.members))
+        if api_key is not None or address:
+            _active_holds_check(api_key=api_key, client_address=address, now=now)
         reservation = slot_reserve(
-            service=service, location=location, starts_at=starts_at, staff=staff, party_size=party_size, now=now
+            service=service,
+            location=location,
+            starts_at=starts_at,
+            staff=staff,
+            party_size=party_size,
+            now=now,
+            locks=locks,
         )
         slot = reservation.slot
         organization = location.organization
@@ -118,7 +140,7 @@ def hold_place(
             held_since=held_since,
             api_key=api_key,
             # Kept for the caps by address: browsers' holds (session tokens, the booking pages) only.
-            client_address=client_address if api_key is None or api_key.kind == ApiKey.Kind.SESSION else None,
+            client_address=address,
         )
 
 
