@@ -24,11 +24,9 @@ PROBE = (
 
 
 def environment(tmp_path, **env: str) -> dict:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "SECURE_"))
-    }
+    # Nothing of this test run leaks in (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE, say).
+    ours = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "SECURE_", "DJANGO_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     return {
         **clean,
         "DJANGO_SETTINGS_MODULE": "config.settings",
