@@ -281,11 +281,13 @@ class _Schedule:
     def candidates(self, start: datetime, end: datetime, *, party_size: int = 1) -> list[_Candidate]:
         """Every start in [start, end) that the rules allow, with who could serve it and who is free."""
         by_start: dict[tuple[int, datetime], _Candidate] = {}
-        aware: dict[tuple[datetime, ZoneInfo], datetime | None] = {}  # local -> UTC, shared by all staff
         service = self.service
         for location in self.locations:
             tz = location.tz
             loc_owner = ("location", location.id)
+            loc_off = self.time_off.get(loc_owner)
+            # A window's starts, shared by every staff member with the same hours that day.
+            day_starts: dict[tuple[date, time, time], list[Interval]] = {}
             day = self.first_day
             while day <= self.last_day:
                 loc_windows = self._windows(loc_owner, day)
@@ -303,35 +305,30 @@ class _Schedule:
                 else:
                     resources = [(None, loc_windows or [])]
                 for staff_id, windows in resources:
+                    staff_owner = ("staff", staff_id) if staff_id is not None else None
+                    staff_off = self.time_off.get(staff_owner) if staff_owner else None
+                    busy = self.busy.get(staff_owner if staff_owner else loc_owner, _EMPTY)
                     for w_start, w_end in windows:
-                        w_end_utc = _aware(day, w_end, tz) or datetime.combine(day, w_end, tzinfo=tz).astimezone(UTC)
-                        t = datetime.combine(day, w_start)
-                        limit = datetime.combine(day, w_end)
-                        while t < limit:
-                            local_key = (t, tz)
-                            if local_key not in aware:
-                                aware[local_key] = _aware(day, t.time(), tz)
-                            s = aware[local_key]
-                            t += self.interval
-                            if s is None:
+                        window_key = (day, w_start, w_end)
+                        starts = day_starts.get(window_key)
+                        if starts is None:
+                            starts = day_starts[window_key] = self._starts(day, w_start, w_end, tz, start, end)
+                        for s, e in starts:
+                            if loc_off is not None and loc_off.overlaps(s, e):
                                 continue
-                            e = s + self.duration
-                            if e > w_end_utc:
-                                break
-                            if s < start or s >= end:
-                                continue
-                            if not self._open(loc_owner, staff_id, s, e):
+                            if staff_off is not None and staff_off.overlaps(s, e):
                                 continue
                             key = (location.id, s)
                             cand = by_start.get(key)
                             if cand is None:
                                 cand = by_start[key] = _Candidate(s, e, location.id)
+                            free = not busy.overlaps(s - self.before, e + self.after)
                             if staff_id is not None:
                                 cand.possible_staff.append(staff_id)
-                                if not self._busy(("staff", staff_id), s, e):
+                                if free:
                                     cand.free_staff.append(staff_id)
                             else:
-                                cand.location_free = not self._busy(loc_owner, s, e)
+                                cand.location_free = free
                 day += timedelta(days=1)
 
         if service.is_group:
@@ -345,13 +342,27 @@ class _Schedule:
                     cand.location_free = True
         return [by_start[k] for k in sorted(by_start, key=lambda k: (k[1], k[0]))]
 
-    def _open(self, loc_owner: Owner, staff_id: int | None, s: datetime, e: datetime) -> bool:
-        if self.time_off.get(loc_owner, _EMPTY).overlaps(s, e):
-            return False
-        return staff_id is None or not self.time_off.get(("staff", staff_id), _EMPTY).overlaps(s, e)
-
-    def _busy(self, owner: Owner, s: datetime, e: datetime) -> bool:
-        return self.busy.get(owner, _EMPTY).overlaps(s - self.before, e + self.after)
+    def _starts(
+        self, day: date, w_start: time, w_end: time, tz: ZoneInfo, start: datetime, end: datetime
+    ) -> list[Interval]:
+        """(start, end) in UTC of every slot of one opening window on one local day that starts in
+        [start, end): every interval from the window's start, skipping local times that do not exist,
+        up to the first slot that would end after the window."""
+        w_end_utc = _aware(day, w_end, tz) or datetime.combine(day, w_end, tzinfo=tz).astimezone(UTC)
+        found: list[Interval] = []
+        t = datetime.combine(day, w_start)
+        limit = datetime.combine(day, w_end)
+        while t < limit:
+            s = _aware(day, t.time(), tz)
+            t += self.interval
+            if s is None:
+                continue
+            e = s + self.duration
+            if e > w_end_utc:
+                break
+            if start <= s < end:
+                found.append((s, e))
+        return found
 
     def is_free(self, cand: _Candidate, party_size: int) -> bool:
         if self.service.is_group:

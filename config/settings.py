@@ -97,12 +97,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the logged-in user and messages: the pages and the admin use them, the API does not
+    # (it authenticates by key), so API paths skip them (bookings/api/middleware.py).
+    "bookings.api.middleware.WebOnlySessionMiddleware",
     "bookings.api.middleware.OptionalTrailingSlashMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "bookings.api.middleware.WebOnlyAuthenticationMiddleware",
+    "bookings.api.middleware.WebOnlyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -179,6 +181,8 @@ RATELIMIT_VIEW = "bookings.api.errors.ratelimited"
 AVAILABILITY_CACHE_SECONDS = int(os.environ.get("AVAILABILITY_CACHE_SECONDS", "10"))
 # How long the service an API key names by slugs may be reused (bookings/caching/catalog.py); 0: never.
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "300"))
+# Count the catalog cache's hits and misses per process (the load benchmark reads them); off by default.
+CATALOG_CACHE_STATS = env_bool("CATALOG_CACHE_STATS", False)
 # Bookings one API key may create per minute on the public API.
 BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "10/m")
 # The booking pages have no key: per client address, holds placed (a slot picked) per minute; their

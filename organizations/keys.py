@@ -4,7 +4,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from organizations.errors import Forbidden, NotAuthenticated
@@ -81,14 +81,29 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+# The key lookup's SQL by database vendor, compiled once from the ORM query: every API request
+# authenticates, and building and compiling the query cost about 0.4 ms of CPU, several times
+# running it (the raw query still converts each value as the ORM does).
+_KEY_SQL: dict[str, str] = {}
+
+
+def _key_by_hash(secret_hash: str) -> ApiKey | None:
+    vendor = connections[DEFAULT_DB_ALIAS].vendor
+    sql = _KEY_SQL.get(vendor)
+    if sql is None:
+        query = ApiKey.objects.filter(secret_hash="").order_by()[:1].query
+        sql = _KEY_SQL[vendor] = query.sql_with_params()[0]  # one parameter: the hash
+    return next(iter(ApiKey.objects.raw(sql, [secret_hash])), None)
+
+
 def api_key_authenticate(secret: str) -> ApiKey:
     """The live key for `secret`, or NotAuthenticated saying why not."""
     secret = secret.strip()
-    keys = ApiKey.objects.filter(secret_hash=hash_secret(secret))
     if secret.startswith(ApiKey.PREFIXES[ApiKey.Kind.CUSTOMER]):
         # Only a customer key acts as its customer; the join costs every other request ~0.25 ms.
-        keys = keys.select_related("customer")
-    key = keys.first()
+        key = ApiKey.objects.filter(secret_hash=hash_secret(secret)).select_related("customer").first()
+    else:
+        key = _key_by_hash(hash_secret(secret))
     if key is None:
         raise NotAuthenticated("Invalid API key")
     now = timezone.now()

@@ -1,8 +1,9 @@
 """What invalidates each cache: every write, through the ORM, of a row its answers depend on.
 
 The availability cache (a version per organization) depends on everything the engine reads,
-SCHEDULE_MODELS; the catalog cache (one version) on the catalog rows public requests name,
-CATALOG_MODELS. Every ORM write of their rows reaches a receiver here by one of two ways:
+SCHEDULE_MODELS; the catalog cache on the catalog rows public requests name,
+CATALOG_MODELS (a version per organization, and one for every organization that writes of
+organization rows and of unknown organizations replace). Every ORM write of their rows reaches a receiver here by one of two ways:
 
 - Django's own signals, post_save and post_delete: an instance's save() and delete(), and every
   row a deletion cascades to;
@@ -108,14 +109,23 @@ def _on_schedule_rows(sender: type[Model], organization_ids: Set[int] | None, **
     availability_invalidate_organizations(organization_ids)
 
 
-def _on_catalog_save(sender: type[Model], raw: bool = False, **kwargs: Any) -> None:
+def _catalog_organizations(sender: type[Model], instance: Model) -> list[int] | None:
+    """Whose catalog a written row belongs to: its organization; None (every organization's) for an
+    organization row itself, whose slug the global version keeps (it may have changed)."""
+    if sender is Organization:
+        return None
+    organization_id = _organization_id(instance)
+    return None if organization_id is None else [organization_id]
+
+
+def _on_catalog_save(sender: type[Model], instance: Model, raw: bool = False, **kwargs: Any) -> None:
     if not raw:
-        catalog_invalidate()
+        catalog_invalidate(_catalog_organizations(sender, instance))
 
 
-def _on_catalog_delete(sender: type[Model], origin: object = None, **kwargs: Any) -> None:
+def _on_catalog_delete(sender: type[Model], instance: Model, origin: object = None, **kwargs: Any) -> None:
     if not _reported(sender, origin):
-        catalog_invalidate()
+        catalog_invalidate(_catalog_organizations(sender, instance))
 
 
 # A new grant (a key's organization added) only widens what a key may name, and the catalog keeps
@@ -124,9 +134,15 @@ def _on_catalog_delete(sender: type[Model], origin: object = None, **kwargs: Any
 GRANT_MODELS: tuple[type[Model], ...] = (ApiKey.organizations.through,)
 
 
-def _on_catalog_rows(sender: type[Model], inserted: bool = False, **kwargs: Any) -> None:
+def _on_catalog_rows(
+    sender: type[Model], organization_ids: Set[int] | None = None, inserted: bool = False, **kwargs: Any
+) -> None:
     if not (inserted and sender in GRANT_MODELS):
-        catalog_invalidate()
+        catalog_invalidate(None if sender is Organization else organization_ids)
+
+
+def _catalog_wants_ids(model: type[Model]) -> bool:
+    return model in CATALOG_MODELS and model is not Organization and settings.CATALOG_CACHE_SECONDS > 0
 
 
 def _availability_wants_ids(model: type[Model]) -> bool:
@@ -139,6 +155,7 @@ def connect() -> None:
         if not isinstance(model._default_manager.all(), NotifyingQuerySet):
             raise ImproperlyConfigured(f"{model.__name__}'s default manager must be a NotifyingQuerySet's")
     organization_ids_wanted("availability", _availability_wants_ids)
+    organization_ids_wanted("catalog", _catalog_wants_ids)
     for model in SCHEDULE_MODELS:
         name = model._meta.label
         rows_written.connect(_on_schedule_rows, sender=model, dispatch_uid=f"availability-rows-{name}")

@@ -26,15 +26,24 @@ class CacheUnavailable(Exception):
 
 def versioned_get(version_key: str, entry_key: str) -> tuple[str, Any]:
     """The current token, and the entry's value when it was stored under that token (else None)."""
+    return versioned_get_many((version_key,), entry_key)
+
+
+def versioned_get_many(version_keys: tuple[str, ...], entry_key: str) -> tuple[str, Any]:
+    """`versioned_get` of an entry that depends on several versions (each replaced by its own writes):
+    the current tokens, as one, and the entry's value when it was stored under all of them (else None)."""
     try:
-        found = cache.get_many([version_key, entry_key])
-        version = found.get(version_key)
-        if version is None:
-            cache.add(version_key, uuid.uuid4().hex, timeout=None)  # two first readers: one token wins
-            return cache.get(version_key), None
+        found = cache.get_many([*version_keys, entry_key])
+        missing = [key for key in version_keys if found.get(key) is None]
+        for key in missing:
+            cache.add(key, uuid.uuid4().hex, timeout=None)  # two first readers: one token wins
+        if missing:
+            found.update(cache.get_many(missing))
+            return " ".join(str(found.get(key)) for key in version_keys), None
     except Exception as exc:  # noqa: BLE001
         logger.exception("cache unreachable; computing")
         raise CacheUnavailable() from exc
+    version = " ".join(found[key] for key in version_keys)
     entry = found.get(entry_key)
     if entry is not None and entry[0] == version:
         return version, entry[1]

@@ -35,6 +35,9 @@ def main() -> int:
         failures += run("tests.bench.scheduling", PG_URL)
     else:
         print(f"PostgreSQL not reachable at {PG_URL}: skipped the PostgreSQL run")
+    # The growth table (10,000 and 100,000 bookings; BENCH_SCALE=large adds 1,000,000): on PostgreSQL,
+    # where the platform runs at that size, else on SQLite.
+    failures += run("tests.bench.scale", PG_URL if postgres_reachable() else None)
     # The HTTP load benchmark (gunicorn on 127.0.0.1) needs PostgreSQL and fills the database.
     bench_url = os.environ.get("BENCH_DATABASE_URL") or (PG_URL if postgres_reachable() else "")
     if bench_url:

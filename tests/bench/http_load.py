@@ -14,7 +14,13 @@ when it answers. Phases:
    example sends it (the key is claimed, and the answer stored with the booking);
 4. create at a fixed rate (100/s): the same kind of requests, sent on a schedule; latency counts
    from when each request was due, so time spent waiting for a free client is included;
-5. create (race): every request for one of a few slots, so most get 409.
+5. create (race): every request for one of a few slots, so most get 409;
+6. before 1-5, on a server of its own: availability of 1,000 small organizations (tenants), each
+   asked once first (the warm-up), then at random while one of them at a time renames a staff member
+   20 times a second (a catalog write); the share of catalog lookups answered from the cache is
+   printed (the workers count them after the warm-up and print them on exit).
+
+It also prints each gunicorn worker's resident memory before phase 1 and after phase 5.
 
 It prints requests/s, p50/p95/p99 latency and the status counts of each phase, then checks the
 database: the number of double bookings (overlapping active bookings of one staff member) and
@@ -26,7 +32,8 @@ BENCH_PACED_REQUESTS (1000),
 BENCH_CREATE_RATE (100 per second), BENCH_RACE_REQUESTS (600),
 BENCH_RACE_SLOTS (5), BENCH_WORKERS (gunicorn workers, 4), BENCH_TIME_CAP (60 s per phase),
 BENCH_RATE_LIMIT (the server's BOOKING_RATE_LIMIT, "100000/m"), BENCH_REDIS_URL
-(redis://127.0.0.1:6379/0), BENCH_EMAIL_BACKEND (tests.bench.email_backend.EmailBackend).
+(redis://127.0.0.1:6379/0), BENCH_EMAIL_BACKEND (tests.bench.email_backend.EmailBackend),
+BENCH_TENANTS (1000), BENCH_TENANT_REQUESTS (4000), BENCH_TENANT_WRITE_RATE (20 per second).
 """
 
 from __future__ import annotations
@@ -144,6 +151,125 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
+
+
+def worker_rss(server_pid: int) -> dict[int, float]:
+    """Resident memory (MB) of each gunicorn worker (the server's children), by pid."""
+    found = {}
+    for pid, parent, _command, _cpu in _process_cpu():
+        if parent != server_pid:
+            continue
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        found[pid] = int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return found
+
+
+def rss_report(label: str, rss: dict[int, float]) -> str:
+    return f"{label}: " + ", ".join(f"{mb:.0f}" for _pid, mb in sorted(rss.items())) + " MB"
+
+
+# Gunicorn hooks (a config file, written per run): each worker counts the catalog's service lookups
+# answered from the cache (hits) and computed (misses) once the warm-up is over, and prints them
+# when it exits. They wrap the
+# version lookup the catalog module uses, whichever it is, so the same count reads any revision.
+GUNICORN_HOOKS = """
+import os
+import sys
+
+MARKER = os.environ["BENCH_COUNT_MARKER"]  # lookups count once this file exists (after the warm-up)
+
+def post_worker_init(worker):
+    from bookings.caching import catalog
+    counts = worker.catalog_counts = {"hits": 0, "misses": 0}
+    for name in ("versioned_get_many", "versioned_get"):
+        original = getattr(catalog, name, None)
+        if original is None:
+            continue
+        def counted(version, entry_key, _original=original):
+            found = _original(version, entry_key)
+            if entry_key.startswith("catalog:service:") and os.path.exists(MARKER):
+                counts["misses" if found[1] is None else "hits"] += 1
+            return found
+        setattr(catalog, name, counted)
+
+def worker_exit(server, worker):
+    counts = getattr(worker, "catalog_counts", None)
+    if counts is not None:
+        print(f"catalog-service-lookups hits={counts['hits']} misses={counts['misses']}", file=sys.stderr, flush=True)
+"""
+
+
+def catalog_counts(log_text: str) -> tuple[int, int]:
+    """Service lookups answered from the catalog cache and computed, summed over the workers' exit lines."""
+    hits = misses = 0
+    for line in log_text.splitlines():
+        if line.startswith("catalog-service-lookups "):
+            fields = dict(part.split("=") for part in line.split()[1:])
+            hits, misses = hits + int(fields["hits"]), misses + int(fields["misses"])
+    return hits, misses
+
+
+TENANT_PREFIX = "bench-t-"
+
+
+def setup_tenants(count: int) -> dict:
+    """`count` small organizations (one location, one staff member, one service each) and one public
+    key for all of them: the many tenants whose catalogs the writing phase changes."""
+    from django.db import transaction
+
+    from organizations.keys import api_key_create
+    from organizations.models import Location, Organization, Service, StaffMember, WorkingHours
+
+    with transaction.atomic():
+        Organization.objects.filter(slug__startswith=TENANT_PREFIX).delete()  # a previous run's
+        orgs = Organization.objects.bulk_create(
+            Organization(slug=f"{TENANT_PREFIX}{n:04d}", name=f"Tenant {n}", timezone=TZ, min_notice_minutes=0)
+            for n in range(count)
+        )
+        locations = Location.objects.bulk_create(Location(organization=org, name="Main") for org in orgs)
+        staff = StaffMember.objects.bulk_create(StaffMember(organization=org, name="Staff") for org in orgs)
+        services = Service.objects.bulk_create(
+            Service(organization=org, slug="cut", name="Cut", duration_minutes=DURATION_MINUTES) for org in orgs
+        )
+        Service.locations.through.objects.bulk_create(
+            Service.locations.through(service_id=sv.pk, location_id=loc.pk)
+            for sv, loc in zip(services, locations, strict=True)
+        )
+        Service.staff.through.objects.bulk_create(
+            Service.staff.through(service_id=sv.pk, staffmember_id=m.pk) for sv, m in zip(services, staff, strict=True)
+        )
+        WorkingHours.objects.bulk_create(
+            [
+                WorkingHours(organization=org, weekday=d, start_time=OPENS, end_time=CLOSES, **owner)
+                for org, loc, member in zip(orgs, locations, staff, strict=True)
+                for owner in ({"location": loc}, {"staff": member})
+                for d in range(7)
+            ],
+            batch_size=5000,
+        )
+        _, secret = api_key_create(kind="public", organizations=orgs, name="bench tenants")
+    return {"secret": secret, "slugs": [org.slug for org in orgs], "staff_ids": [m.pk for m in staff]}
+
+
+def catalog_writer(staff_ids: list[int], rate: float, stop: threading.Event, written: list[int]) -> None:
+    """Rename a random tenant's staff member `rate` times a second (a catalog write of one
+    organization, as its owner editing the team would), until `stop`."""
+    from django.db import connection
+
+    from organizations.models import StaffMember
+
+    rng = random.Random(3)
+    try:
+        while not stop.wait(1 / rate):
+            StaffMember.objects.filter(pk=rng.choice(staff_ids)).update(name=f"Staff {rng.randrange(10**6)}")
+            written[0] += 1
+    finally:
+        connection.close()
 
 
 def request(port: int, method: str, path: str, headers: dict, body: bytes | None = None) -> int:
@@ -324,7 +450,9 @@ def redis_url() -> str:
         return ""
 
 
-def start_server(database_url: str, port: int, workers: int, log, **extra_env: str) -> subprocess.Popen:
+def start_server(
+    database_url: str, port: int, workers: int, log, config: str | None = None, **extra_env: str
+) -> subprocess.Popen:
     """gunicorn on 127.0.0.1 only; its log (Django logs every 4xx as a warning) goes to `log`."""
     env = {
         **os.environ,
@@ -356,6 +484,7 @@ def start_server(database_url: str, port: int, workers: int, log, **extra_env: s
             "256",
             "--log-level",
             "warning",
+            *(["--config", config] if config else []),
         ],
         cwd=BASE_DIR,
         env=env,
@@ -396,8 +525,20 @@ def main() -> int:
     race_slots = env_int("BENCH_RACE_SLOTS", 5)
     workers = env_int("BENCH_WORKERS", 4)
 
+    n_tenants = env_int("BENCH_TENANTS", 1000)
+    n_tenant_requests = env_int("BENCH_TENANT_REQUESTS", 4000)
+    tenant_write_rate = float(os.environ.get("BENCH_TENANT_WRITE_RATE") or 20)
+    redis = redis_url()
+    # A fresh key prefix per run: nothing cached by an earlier run is read back. This process shares
+    # it (and the cache) too: its own catalog writes (the writing phase) reach the workers' cache.
+    shared = {"REDIS_URL": redis, "CACHE_KEY_PREFIX": f"http-load-{os.getpid()}-{time.time_ns()}"} if redis else {}
+    os.environ.update(shared)
+
     print(f"http_load: setting up {database_url.rsplit('@', 1)[-1]} ...", flush=True)
     bench = setup_database(database_url)
+    began = time.perf_counter()
+    tenants = setup_tenants(n_tenants)
+    print(f"http_load: {n_tenants} tenant organizations seeded in {time.perf_counter() - began:.1f} s", flush=True)
     headers = {"x-kordless-key": bench["secret"], "Content-Type": "application/json"}
     rng = random.Random(1)
     first_day = datetime.now(ZoneInfo(TZ)).date() + timedelta(days=2)
@@ -411,9 +552,6 @@ def main() -> int:
         query = f"org_slug={ORG_SLUG}&service_slug={SERVICE_SLUG}&from={day}T00:00:00Z&to={day}T23:59:59Z"
         availability_jobs.append(("GET", f"/api/calendar/v1/public/availability?{query}", headers, None))
 
-    redis = redis_url()
-    # A fresh key prefix per run: nothing cached by an earlier run is read back.
-    shared = {"REDIS_URL": redis, "CACHE_KEY_PREFIX": f"http-load-{os.getpid()}-{time.time_ns()}"} if redis else {}
     log = tempfile.NamedTemporaryFile("w+", prefix="http_load-gunicorn-", suffix=".log", delete=False)
     results = []
     # The same availability requests with the answer and catalog caches off, for comparison.
@@ -428,11 +566,56 @@ def main() -> int:
     finally:
         stop_server(server)
 
+    # Many tenants, their catalogs changing: availability of random tenants while one of them (a
+    # random one each time) renames a staff member BENCH_TENANT_WRITE_RATE times a second. The
+    # workers count their catalog service lookups (hits, misses) and print them on exit.
+    hooks = tempfile.NamedTemporaryFile("w", prefix="http_load-hooks-", suffix=".py", delete=False)
+    hooks.write(GUNICORN_HOOKS)
+    hooks.close()
+    tenant_log = tempfile.NamedTemporaryFile("w+", prefix="http_load-tenants-", suffix=".log", delete=False)
+    tenant_headers = {"x-kordless-key": tenants["secret"], "Content-Type": "application/json"}
+    tenant_jobs = []
+    for _ in range(n_tenant_requests):
+        slug, day = rng.choice(tenants["slugs"]), first_day + timedelta(days=rng.randrange(30))
+        query = f"org_slug={slug}&service_slug=cut&from={day}T00:00:00Z&to={day}T23:59:59Z"
+        tenant_jobs.append(("GET", f"/api/calendar/v1/public/availability?{query}", tenant_headers, None))
+    marker = Path(hooks.name + ".counting")
+    warm_up = [
+        ("GET", f"/api/calendar/v1/public/availability?org_slug={slug}&service_slug=cut&from={first_day}T00:00:00Z"
+         f"&to={first_day}T23:59:59Z", tenant_headers, None)
+        for slug in tenants["slugs"]
+    ]  # fmt: skip
+    port = free_port()
+    server = start_server(
+        database_url, port, workers, tenant_log, config=hooks.name, BENCH_COUNT_MARKER=str(marker), **shared
+    )
+    stop, written = threading.Event(), [0]
+    try:
+        run_phase("warm-up", port, warm_up, clients, time_cap)  # every tenant once: the catalog warm
+        marker.touch()
+        writer = threading.Thread(target=catalog_writer, args=(tenants["staff_ids"], tenant_write_rate, stop, written))
+        writer.start()
+        tenant_phase = run_phase(
+            f"{n_tenants} tenants, writing", port, tenant_jobs, clients, time_cap, server_pid=server.pid
+        )
+        stop.set()
+        writer.join()
+        results.append(tenant_phase)
+    finally:
+        stop.set()
+        stop_server(server)
+    tenant_log.seek(0)
+    hits, misses = catalog_counts(tenant_log.read())
+    tenant_log.close()
+    os.unlink(hooks.name)
+    marker.unlink()
+
     port = free_port()
     server = start_server(database_url, port, workers, log, **shared)
     try:
         # Warm-up (not measured): every worker loads its code and opens its database connection.
         run_phase("warm-up", port, availability_jobs[: workers * 8], workers * 2, time_cap)
+        rss_before = worker_rss(server.pid)
         results.append(
             run_phase("availability (1 day)", port, availability_jobs, clients, time_cap, server_pid=server.pid)
         )
@@ -480,6 +663,7 @@ def main() -> int:
         results.append(
             run_phase(f"create, race on {race_slots} slots", port, race_jobs, clients, time_cap, server_pid=server.pid)
         )
+        rss_after = worker_rss(server.pid)
     finally:
         stop_server(server)
 
@@ -490,6 +674,12 @@ def main() -> int:
     print(f"http_load: gunicorn {workers} workers, {clients} client threads, 127.0.0.1, PostgreSQL, {cache}")
     for result in results:
         print("  " + result.report())
+    served = sum(len(r.latencies) for r in results[2:])  # the main server's phases, after its warm-up
+    print(f"  gunicorn workers' resident memory over {served:,} requests: {rss_report('before', rss_before)};"
+          f" {rss_report('after', rss_after)}")  # fmt: skip
+    lookups = hits + misses
+    print(f"  catalog cache, {n_tenants} tenants with {written[0]} catalog writes: {hits:,} of {lookups:,} service"
+          f" lookups answered from the cache (hit rate {hits / lookups if lookups else 0:.1%})")  # fmt: skip
     race = results[-1]
     fivexx = sum(n for r in results for code, n in r.statuses.items() if code >= 500 or code == 0)
     doubles = double_bookings(bench["org_id"])

@@ -29,12 +29,15 @@ from bookings.caching import invalidation
 from bookings.caching.availability import _version_key
 from bookings.caching.catalog import (
     VERSION_KEY,
+    catalog_stats,
+    organization_version_key,
     service_for_key_cached,
     staff_by_ref_cached,
     webhook_endpoints_exist_cached,
 )
 from bookings.models import Booking, BookingStatus, Participant, WebhookEndpoint
 from holds.models import Hold
+from organizations.errors import NotFound
 from organizations.models import (
     ApiKey,
     DateOverride,
@@ -178,7 +181,9 @@ LINKS: dict[type[Model], Link] = {
         lambda w: w.team, "members", "teams", lambda w: make_staff(w.org, hours=None),
         lambda row: row.team.organization_id,
     ),
-    ApiKey.organizations.through: Link(lambda w: w.key, "organizations", "api_keys", lambda w: make_org()),
+    ApiKey.organizations.through: Link(
+        lambda w: w.key, "organizations", "api_keys", lambda w: make_org(), lambda row: row.organization_id
+    ),
 }  # fmt: skip
 
 
@@ -418,10 +423,30 @@ def _grants(model, writer) -> bool:
 @pytest.mark.parametrize(
     ("model", "writer"), [case for case in cases(invalidation.CATALOG_MODELS) if not _grants(*case.values)]
 )
-def test_every_writer_replaces_the_catalog_version(model, writer, worlds, django_capture_on_commit_callbacks):
-    assert_replaced(
-        writer(model, worlds[0]), lambda rows: {VERSION_KEY}, {VERSION_KEY}, django_capture_on_commit_callbacks
-    )
+def test_every_writer_replaces_the_catalog_version_of_its_organization(
+    model, writer, worlds, django_capture_on_commit_callbacks
+):
+    """Only the writing organization's cached catalog is abandoned; a write of an organization row
+    (its slug may change) abandons every organization's."""
+    mine, other = worlds
+    watched = {VERSION_KEY, organization_version_key(mine.org.pk), organization_version_key(other.org.pk)}
+    if model is Organization:
+        keys_of = lambda rows: {VERSION_KEY}  # noqa: E731
+    elif model in invalidation.GRANT_MODELS:  # the organizations whose grant to the key the write took away
+        keys_of = lambda rows: {organization_version_key(pk) for pk in granted_before - granted()}  # noqa: E731
+    else:
+        keys_of = lambda rows: {organization_version_key(organization_of(model, row)) for row in rows}  # noqa: E731
+    write = writer(model, mine)
+
+    def granted() -> set[int]:
+        return set(
+            ApiKey.organizations.through.objects.filter(apikey=mine.key).values_list("organization_id", flat=True)
+        )
+
+    granted_before = granted()
+    keys = assert_replaced(write, keys_of, watched, django_capture_on_commit_callbacks)
+    if model not in (Organization, *invalidation.GRANT_MODELS):  # a grant's rows name organizations of their own
+        assert keys == {organization_version_key(mine.org.pk)}
 
 
 @pytest.mark.parametrize(
@@ -429,9 +454,11 @@ def test_every_writer_replaces_the_catalog_version(model, writer, worlds, django
 )
 def test_a_new_grant_to_a_key_leaves_the_catalog_alone(model, writer, worlds):
     write = writer(model, worlds[0])
-    cache.set(VERSION_KEY, "before", timeout=None)
+    keys = [VERSION_KEY, organization_version_key(worlds[0].org.pk)]
+    for key in keys:
+        cache.set(key, "before", timeout=None)
     write()
-    assert cache.get(VERSION_KEY) == "before"
+    assert [cache.get(key) for key in keys] == ["before", "before"]
 
 
 def _replaced_for(worlds, write) -> bool:
@@ -516,6 +543,48 @@ def test_the_catalog_keeps_only_models_that_invalidate(worlds):
     read = _models_in(queries)
     assert {Service.locations.through, ApiKey.organizations.through, WebhookEndpoint} <= read
     assert read <= set(invalidation.CATALOG_MODELS), read - set(invalidation.CATALOG_MODELS)
+
+
+def _lookups(w) -> None:
+    service_for_key_cached(w.org.slug, w.service.slug, w.key)
+    staff_by_ref_cached([w.org.pk], str(w.staff.uuid))
+
+
+def test_one_organizations_catalog_write_leaves_the_others_cached(worlds, django_assert_num_queries):
+    mine, other = worlds
+    _lookups(mine)
+    with django_assert_num_queries(0):
+        _lookups(mine)  # cached
+    other.staff.name = "Renamed"
+    other.staff.save()
+    Service.objects.filter(pk=other.service.pk).update(name="Renamed")
+    with django_assert_num_queries(0):
+        _lookups(mine)  # still cached: another organization's writes
+    mine.staff.name = "Renamed"
+    mine.staff.save()
+    with django_assert_num_queries(3):  # the service (with its locations) and the staff member, fresh
+        _lookups(mine)
+    assert staff_by_ref_cached([mine.org.pk], str(mine.staff.uuid)).name == "Renamed"
+
+
+def test_an_organizations_new_slug_is_followed_at_once(worlds):
+    mine, _ = worlds
+    old_slug = mine.org.slug
+    assert service_for_key_cached(old_slug, mine.service.slug, mine.key).pk == mine.service.pk
+    mine.org.slug = "renamed-salon"
+    mine.org.save()
+    with pytest.raises(NotFound):
+        service_for_key_cached(old_slug, mine.service.slug, mine.key)
+    assert service_for_key_cached("renamed-salon", mine.service.slug, mine.key).pk == mine.service.pk
+
+
+def test_the_catalog_counts_hits_and_misses_when_asked(worlds, settings):
+    settings.CATALOG_CACHE_STATS = True
+    before = catalog_stats()
+    _lookups(worlds[0])
+    _lookups(worlds[0])
+    after = catalog_stats()
+    assert (after["misses"] - before["misses"], after["hits"] - before["hits"]) == (2, 2)
 
 
 # A cached public answer follows bulk writes at once.

@@ -210,3 +210,20 @@ def test_the_staff_subquery_runs_once_on_postgresql(world, host):
     plan = "\n".join(lines)
     assert sum(line.startswith("InitPlan") for line in lines) == 5 and "SubPlan" not in plan, plan
     assert "Seq Scan on bookings_booking" not in plan, plan
+
+
+def test_text_datetimes_with_microseconds_read_back_exactly(world):
+    """SQLite keeps datetimes as text, which the reads parse themselves: a booking and a time off at
+    odd instants (seconds, microseconds) read back as the same aware datetimes as through the ORM."""
+    odd = world["lo"] + timedelta(hours=3, minutes=7, seconds=5, microseconds=123_456)
+    booking = make_booking(world["cut"], world["kept"].location, odd, staff=world["alex"])
+    TimeOff.objects.create(
+        organization=booking.organization, staff=world["alex"], starts_at=odd, ends_at=odd + timedelta(seconds=1)
+    )
+    first, last = world["day"] - timedelta(days=1), world["day"] + timedelta(days=1)
+    lo, hi, now = world["lo"], world["hi"], datetime.now(UTC)
+    got = schedule_rows(world["cut"].pk, None, None, world["locations"], first, last, lo, hi, now, None, None)
+    booked = Booking.objects.filter(pk=booking.pk).values_list("blocked_start", "blocked_end").get()
+    assert booked[0] == odd and booked[0].tzinfo is not None
+    assert [row[2:4] for row in got.bookings if row[2] == odd] == [booked]
+    assert [row[2:4] for row in got.time_off if row[2] == odd] == [(odd, odd + timedelta(seconds=1))]

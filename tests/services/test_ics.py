@@ -1,13 +1,13 @@
 """The calendar invite: RFC 5545 parsed back with icalendar, and its signed link."""
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from icalendar import Calendar
 
 from bookings.ics import booking_ics, invite_path
-from bookings.models import Participant
+from bookings.models import BookingStatus, Participant
 from bookings.services.actors import SYSTEM
 from bookings.services.bookings import Contact, booking_reschedule, participant_leave
 from bookings.services.status import booking_cancel
@@ -229,3 +229,69 @@ def test_a_participant_who_left_gets_a_cancelled_invite(api_client, demo):
         "CANCELLED",
         "mailto:john@example.com",
     )
+
+
+def _object_model_ics(booking) -> bytes:
+    """The invite as icalendar's object model writes it (what booking_ics wrote before it wrote lines)."""
+    from django.conf import settings
+    from icalendar import Event, vCalAddress
+    from icalendar.enums import STATUS
+
+    from bookings.ics import ICS_STATUS, PRODID, booking_uid, manage_url
+    from bookings.models import BookingStatus
+
+    organizer = vCalAddress(f"mailto:{settings.DEFAULT_FROM_EMAIL}")
+    organizer.params["CN"] = booking.organization.name
+    attendee = vCalAddress(f"mailto:{booking.contact_email}")
+    attendee.params["CN"] = booking.contact_name or booking.contact_email
+    attendee.params["ROLE"] = "REQ-PARTICIPANT"
+    attendee.params["PARTSTAT"] = "ACCEPTED"
+    cancelled = booking.status == BookingStatus.CANCELLED
+    event = Event.new(
+        uid=booking_uid(booking),
+        stamp=datetime.now(UTC),
+        start=booking.starts_at.astimezone(UTC),
+        end=booking.ends_at.astimezone(UTC),
+        summary=f"{booking.service.name} at {booking.organization.name}",
+        location=booking.location.value or booking.location.name,
+        description=f"Confirmation number: {booking.confirmation_number}\n"
+        f"Manage your booking: {manage_url(booking, booking.contact_email)}",
+        organizer=organizer,
+        attendees=[attendee],
+        status=STATUS.CANCELLED if cancelled else ICS_STATUS.get(booking.status, STATUS.CONFIRMED),
+        sequence=booking.sequence,
+    )
+    return Calendar.new(prodid=PRODID, method="CANCEL" if cancelled else "REQUEST", subcomponents=[event]).to_ical()
+
+
+def _lines(ics: bytes) -> list[bytes]:
+    """The content lines, but the two that differ on every call (the time stamp, the calendar's uid)."""
+    unfolded = ics.replace(b"\r\n ", b"")
+    return [line for line in unfolded.split(b"\r\n") if not line.startswith((b"DTSTAMP:", b"UID:")) or b"@" in line]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cancel", [False, True])
+def test_the_invite_is_what_icalendar_would_write_and_parses_back_the_same(booking, cancel):
+    """Names with commas, semicolons, quotes, carets, backslashes, line breaks and accents, and lines
+    long enough to fold: the same lines as icalendar's object model writes, parsed back alike."""
+    organization, location, service = booking.organization, booking.location, booking.service
+    organization.name = 'Café "Chez Zoë"; cuts, colour \\ more ^ and' + " x" * 30
+    location.value = "1 Rue de la Paix, Étage 2;\nBack door, ring twice"
+    service.name = "Coupe & couleur: " + "très longue " * 8
+    booking.contact_name = 'Jane "JJ" Doe, Jr.; ^ né'
+    if cancel:
+        booking.status = BookingStatus.CANCELLED
+    ours, theirs = booking_ics(booking), _object_model_ics(booking)
+    assert _lines(ours) == _lines(theirs)
+    assert max(len(line) for line in ours.split(b"\r\n")) <= 75
+    ours_calendar, ours_event = event_of(ours)
+    theirs_calendar, theirs_event = event_of(theirs)
+    assert ours_calendar["METHOD"] == theirs_calendar["METHOD"] == ("CANCEL" if cancel else "REQUEST")
+    for name in ("UID", "SUMMARY", "LOCATION", "DESCRIPTION", "STATUS", "SEQUENCE", "DTSTART", "DTEND"):
+        assert ours_event.decoded(name) == theirs_event.decoded(name), name
+    for name in ("ORGANIZER", "ATTENDEE"):
+        assert str(ours_event[name]) == str(theirs_event[name])
+        assert dict(ours_event[name].params) == dict(theirs_event[name].params)
+    assert ours_event["ATTENDEE"].params["CN"] == 'Jane "JJ" Doe, Jr.; ^ né'
+    assert str(ours_event["LOCATION"]) == "1 Rue de la Paix, Étage 2;\nBack door, ring twice"
