@@ -35,12 +35,13 @@ setup: install
 # The web server and the background commands (Procfile), side by side under honcho: emails (on
 # the console unless EMAIL_HOST is set), hold expiries, webhooks and reminders happen as they would
 # in production. One web worker with threads: without REDIS_URL caches live in process memory.
+# WEBHOOK_ALLOW_INSECURE: a developer's webhook receiver is a local http server.
 run: setup
 	@echo ""
 	@echo "Serving on $(SITE_URL)/  (book: /book/acme-salon/, admin: /admin/, API docs: /api/docs/)"
 	@echo "Emails are printed below by the web and deliver_emails processes. Ctrl-C stops everything."
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HOST=$(HOST) SITE_URL=$(SITE_URL) WEB_CONCURRENCY=1 \
-		GUNICORN_CMD_ARGS="--threads 4 --reload --access-logfile -" \
+		WEBHOOK_ALLOW_INSECURE=true GUNICORN_CMD_ARGS="--threads 4 --reload --access-logfile -" \
 		$(VENV)/bin/honcho start -f Procfile -p $(PORT)
 
 test: setup browser-deps

@@ -61,7 +61,8 @@ def _by_ref(queryset: QuerySet[_M], ref: Ref, label: str) -> _M:
     try:
         lookup = {"uuid": uuid.UUID(ref)}
     except ValueError:
-        if ref.isdigit() and len(ref) < 19:
+        # ASCII digits only: str.isdigit() is true of "¹" and "①" too, which int() refuses.
+        if ref.isascii() and ref.isdigit() and len(ref) < 19:
             lookup = {"pk": int(ref)}
     row = queryset.filter(**lookup).first() if lookup else None
     if row is None:

@@ -10,13 +10,13 @@ leaves its lease to run out, and the delivery is retried.
 
 import hashlib
 import hmac
+import http.client
 import json
+import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.client import HTTPMessage
 from typing import IO
 
 from django.conf import settings
@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from bookings.webhook_targets import WebhookTarget, WebhookTargetRefused, webhook_target_resolve
 from organizations.errors import Unprocessable
 
 SIGNATURE_HEADER = "Webhook-Signature"
@@ -82,16 +83,27 @@ def deliveries_claim(*, now: datetime, batch: int) -> list[int]:
     return ids
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not an instruction: following it could post the event elsewhere."""
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that was checked, whatever the name resolves to by now."""
 
-    def redirect_request(
-        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
-    ) -> urllib.request.Request | None:
-        return None
+    def __init__(self, target: WebhookTarget, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self._address = target.address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """As above, with TLS: the certificate is verified for the URL's host name (SNI too)."""
+
+    def __init__(self, target: WebhookTarget, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout, context=ssl.create_default_context())
+        self._address = target.address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -107,31 +119,42 @@ class SendResult:
 
 
 def webhook_send(*, endpoint: WebhookEndpoint, body: bytes, event_id: str) -> SendResult:
-    """POST `body` to the endpoint, signed now. Never raises: failures are described in the result."""
-    request = urllib.request.Request(
-        endpoint.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "Webhook-Id": event_id,
-            SIGNATURE_HEADER: webhook_signature(secret=endpoint.secret, timestamp=int(time.time()), body=body),
-        },
-    )
+    """POST `body` to the endpoint, signed now. Never raises: failures are described in the result.
+
+    The host is resolved and every address checked first (bookings/webhook_targets.py); a refused
+    one is a failed attempt. Redirects are answers, never followed: following one could post the
+    event elsewhere."""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "Webhook-Id": event_id,
+        SIGNATURE_HEADER: webhook_signature(secret=endpoint.secret, timestamp=int(time.time()), body=body),
+    }
     result = SendResult()
     started = time.monotonic()
+    connection: http.client.HTTPConnection | None = None
     try:
-        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
-            result.status_code = response.status
-            result.excerpt = _excerpt(response)
-    except urllib.error.HTTPError as exc:  # any status outside 2xx, redirects included
-        result.status_code = exc.code
-        result.excerpt = _excerpt(exc)
-        result.error = f"HTTP {exc.code}"
+        target = webhook_target_resolve(url=endpoint.url)
+        timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+        connection = (
+            _PinnedHTTPSConnection(target, timeout)
+            if target.scheme == "https"
+            else _PinnedHTTPConnection(target, timeout)
+        )
+        connection.request("POST", target.path, body=body, headers=headers)
+        response = connection.getresponse()
+        result.status_code = response.status
+        result.excerpt = _excerpt(response)
+        if not result.ok:
+            result.error = f"HTTP {response.status}"
+    except WebhookTargetRefused as exc:
+        result.error = f"Refused: {exc.detail}"[:500]
     except Exception as exc:  # noqa: BLE001 - timeouts, refused connections, bad URLs: all recorded
         reason = getattr(exc, "reason", None) or exc
         result.error = f"{type(exc).__name__}: {reason}"[:500]
+    finally:
+        if connection is not None:
+            connection.close()
     result.duration_ms = int((time.monotonic() - started) * 1000)
     return result
 

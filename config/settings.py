@@ -40,6 +40,40 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# --- HTTPS (production: DEBUG=false) ------------------------------------------------------
+# With DEBUG off every request is redirected to https, cookies are sent over https only and
+# browsers are told (HSTS) to use nothing else, so `manage.py check --deploy` passes. Behind a
+# proxy that terminates TLS, SECURE_PROXY_SSL_HEADER names the header it sets on https requests
+# (e.g. `X-Forwarded-Proto: https`; only if the proxy always sets or strips it), and
+# SECURE_SSL_REDIRECT=false leaves redirecting to the proxy.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or ("0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+
+
+def proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """`X-Forwarded-Proto: https` (or `=`) as Django's (META name, value) pair; empty: None."""
+    if not value.strip():
+        return None
+    for separator in (":", "=", ","):
+        name, found, expected = value.partition(separator)
+        if found:
+            break
+    if not found or not name.strip() or not expected.strip():
+        raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER must look like `X-Forwarded-Proto: https`.")
+    meta = name.strip().upper().replace("-", "_")
+    return (meta if meta.startswith("HTTP_") else f"HTTP_{meta}", expected.strip())
+
+
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(os.environ.get("SECURE_PROXY_SSL_HEADER", ""))
+
+# `manage.py seed_demo` (a demo organization and admin user) runs only in development unless
+# forced with --force. From the environment's DEBUG, not the test runner's (which turns DEBUG off).
+DEMO_SEED_ALLOWED = env_bool("DEMO_SEED_ALLOWED", DEBUG)
+
 # Where links in emails and Stripe redirect URLs point.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -164,6 +198,18 @@ if SESSION_TOKEN_MINUTES < 1:
     raise ImproperlyConfigured("SESSION_TOKEN_MINUTES must be at least 1.")
 SESSION_RATE_LIMIT = os.environ.get("SESSION_RATE_LIMIT", "60/m")
 SESSION_ADDRESS_RATE_LIMIT = os.environ.get("SESSION_ADDRESS_RATE_LIMIT", "10/m")
+# Holds (POST /api/v1/bookings/hold): placed per key and, for session tokens (browsers), per client
+# address per window; active at once per session token and per client address of session tokens;
+# and how long one key may keep one slot held, releasing and holding it again included.
+HOLD_RATE_LIMIT = os.environ.get("HOLD_RATE_LIMIT", "30/m")
+HOLD_ADDRESS_RATE_LIMIT = os.environ.get("HOLD_ADDRESS_RATE_LIMIT", "30/m")
+HOLD_MAX_ACTIVE = int(os.environ.get("HOLD_MAX_ACTIVE", "3"))
+# A business or hub key is the merchant's server, holding for every customer of its widget or app.
+HOLD_MAX_ACTIVE_PER_KEY = int(os.environ.get("HOLD_MAX_ACTIVE_PER_KEY", "100"))
+HOLD_MAX_LIFETIME_MINUTES = int(os.environ.get("HOLD_MAX_LIFETIME_MINUTES", "30"))
+# Failed admin logins per client address and per user name tried (bookings/admin/login.py).
+ADMIN_LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("ADMIN_LOGIN_ADDRESS_RATE_LIMIT", "10/15m")
+ADMIN_LOGIN_USER_RATE_LIMIT = os.environ.get("ADMIN_LOGIN_USER_RATE_LIMIT", "20/15m")
 # Failed confirmation-number lookups per client address (whatever numbers it tries; see NUM_PROXIES).
 LOOKUP_FAILURE_LIMIT = int(os.environ.get("LOOKUP_FAILURE_LIMIT", "10"))
 LOOKUP_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOOKUP_FAILURE_WINDOW_SECONDS", "900"))
@@ -225,11 +271,14 @@ STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 
 # --- Webhooks -----------------------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Development only (`make run`, tests with a local receiver): allow http and local or private
+# addresses as webhook targets. Off, webhooks go to public https URLs only (bookings/webhook_targets.py).
+WEBHOOK_ALLOW_INSECURE = env_bool("WEBHOOK_ALLOW_INSECURE", False)
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["bookings.api.parsers.DepthLimitedJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["organizations.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["organizations.auth.HasApiKey"],
     "UNAUTHENTICATED_USER": None,

@@ -27,6 +27,12 @@ class Hold(TimestampedModel):
     expires_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="holds")
+    # When the key began holding this slot: a hold placed again on the same slot by the same key
+    # (after releasing or letting the last one lapse) keeps the first one's, so that holding a slot
+    # cannot be renewed past HOLD_MAX_LIFETIME_MINUTES.
+    held_since = models.DateTimeField(null=True, blank=True)
+    # The client address of a session token's hold: active holds are capped per address too.
+    client_address = models.GenericIPAddressField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
     released_by = models.CharField(
         max_length=200, blank=True, help_text="Who gave the slot back: key:<prefix>, user:<username> or system."

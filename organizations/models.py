@@ -176,6 +176,11 @@ class Service(TimestampedModel):
     )
     capacity_min = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     capacity_max = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    max_party_size = models.PositiveIntegerField(
+        default=4,
+        validators=[MinValueValidator(1)],
+        help_text="Places one customer may hold or book at once in a class (the capacity still bounds the class).",
+    )
     price_minor = models.PositiveIntegerField(default=0, help_text="Price in minor units (cents).")
     deposit_minor = models.PositiveIntegerField(default=0, help_text="Deposit due at booking, in minor units.")
     active = models.BooleanField(default=True)

@@ -20,6 +20,7 @@ from bookings.admin.times import local_text
 from bookings.models import WebhookDelivery, WebhookEndpoint
 from bookings.models.webhooks import new_webhook_secret
 from bookings.webhook_delivery import delivery_resend
+from bookings.webhook_targets import WebhookTargetRefused, webhook_url_check
 from bookings.webhooks import EVENT_TYPES
 from organizations.errors import DomainError
 from organizations.keys import api_key_create, api_key_revoke
@@ -176,6 +177,15 @@ class WebhookEndpointForm(TenantModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["organization", "url", "events", "active"]
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        try:
+            webhook_url_check(url=url)
+        except WebhookTargetRefused as exc:
+            message = exc.detail.removeprefix("url: ")
+            raise forms.ValidationError(message[:1].upper() + message[1:]) from exc
+        return url
 
 
 @admin.register(WebhookEndpoint)

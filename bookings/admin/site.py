@@ -12,6 +12,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse, reverse_lazy
 
 from bookings.admin.calendar import calendar_view
+from bookings.admin.login import throttled_login
 from bookings.admin.reports import reports_view
 from bookings.admin.tenancy import EVERYONE, OWNERS, has_role, visible_organizations
 
@@ -77,4 +78,5 @@ def workspace_context(request) -> dict:
 
 # Instance attributes, so that every app's admin keeps registering with the one default site.
 site.get_urls = workspace_urls  # type: ignore[method-assign]
+site.login = throttled_login(site)  # type: ignore[method-assign]
 site.each_context = workspace_context  # type: ignore[method-assign]

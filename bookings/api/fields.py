@@ -20,6 +20,8 @@ def parse_aware_datetime(value: object, field: str) -> datetime:
     if value is None or str(value).strip() == "":
         raise InvalidInput(f"{field} is required")
     text = str(value).strip()
+    if "\x00" in text:
+        raise InvalidInput(f"{field}: null characters are not allowed")
     # An unencoded `+` in a query string arrives as a space: `...T14:00:00 00:00`.
     if len(text) > 19 and text[19] == " ":
         text = text[:19] + "+" + text[20:]

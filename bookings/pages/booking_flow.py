@@ -31,6 +31,7 @@ from bookings.pages.common import (
     CONTACT_SESSION_KEY,
     Page,
     chosen_zone,
+    client_ip,
     duration_text,
     local_day_bounds,
     rate_limit,
@@ -65,7 +66,6 @@ from organizations.models import Location, Organization, Service, StaffMember
 
 SOURCE = "booking_page"
 ANYONE = "any"
-MAX_SEATS_PER_BOOKING = 10
 ALTERNATIVES_SHOWN = 12
 
 
@@ -107,7 +107,7 @@ class SlotFilters:
         self.staff = next((m for m in self.staff_members if str(m.uuid) == asked_staff), None)
         self.zone = chosen_zone(params.get("tz"), organization)
         self.zone_asked = bool(params.get("tz"))
-        self.max_seats = min(service.capacity_max, MAX_SEATS_PER_BOOKING) if service.is_group else 1
+        self.max_seats = min(service.capacity_max, service.max_party_size) if service.is_group else 1
         try:
             seats = int(params.get("seats") or 1)
         except (TypeError, ValueError):
@@ -188,6 +188,7 @@ class SlotsStep(Page):
                 starts_at=start,
                 staff=filters.staff,
                 party_size=filters.seats,
+                client_address=client_ip(request),
             )
         except RateLimited as exc:
             return self.render(request, filters, error=retry_words(exc), status=429)
@@ -343,6 +344,7 @@ class DetailsStep(Page):
             starts_at=hold.starts_at,
             staff=staff,
             party_size=hold.party_size,
+            client_address=client_ip(request),
         )
         session_hold_remember(request, str(fresh.uuid), zone=self.zone, staff=self.staff_asked)
         return fresh

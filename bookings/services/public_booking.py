@@ -24,6 +24,7 @@ from bookings.payments.checkout import NO_STRIPE_MESSAGE, DepositCheckout, depos
 from bookings.services.actors import Actor
 from bookings.services.bookings import Contact, booker_place, booking_create
 from bookings.services.quorum import group_initial_status
+from bookings.services.reservation import booker_party_size_check
 from organizations.errors import Unprocessable
 from organizations.models import ApiKey, Customer, Location, Organization, Service, StaffMember, Team
 from organizations.services import customer_get_or_create
@@ -114,6 +115,7 @@ def public_booking_prepare(
     """Check what the contract asks beyond the slot (422), choose the location, and for a deposit
     open the Checkout Session: a network call, made before any lock is taken (502 if Stripe fails:
     nothing is booked)."""
+    booker_party_size_check(service=service, party_size=party_size)
     expected = timedelta(minutes=service.duration_minutes)
     if ends_at - starts_at != expected:
         raise Unprocessable(f"ends_at must be starts_at plus the service duration ({service.duration_minutes} minutes)")

@@ -23,7 +23,7 @@ from bookings.availability import Slot, slot_check
 from bookings.locking import lock_key, resources_lock
 from bookings.models import Booking
 from holds.models import Hold
-from organizations.errors import Conflict
+from organizations.errors import Conflict, Unprocessable
 from organizations.models import Location, Service, StaffMember, Team
 
 M = TypeVar("M", bound=models.Model)
@@ -72,6 +72,15 @@ def locks_take(locks: SlotLocks) -> SlotLocks:
     """Take `locks` until the current transaction ends (the one lock call of that transaction)."""
     resources_lock(locks.keys)
     return locks
+
+
+def booker_party_size_check(*, service: Service, party_size: int) -> None:
+    """One booker takes at most the service's `max_party_size` places (a class's capacity is the
+    whole class, not one customer's share): 422 naming party_size."""
+    if 1 < party_size <= service.capacity_max and party_size > service.max_party_size:
+        raise Unprocessable(
+            f"party_size: one booking may take at most {service.max_party_size} places of {service.name}"
+        )
 
 
 def slot_reserve(

@@ -460,6 +460,8 @@ def start_server(
         "DEBUG": "false",
         "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789",
         "ALLOWED_HOSTS": HOST,
+        # Plain http on loopback, as behind a proxy that terminates TLS: no redirect to https.
+        "SECURE_SSL_REDIRECT": "false",
         "BOOKING_RATE_LIMIT": os.environ.get("BENCH_RATE_LIMIT", "100000/m"),
         "DB_CONN_MAX_AGE": "60",
         # SMTP's work without a server; BENCH_EMAIL_BACKEND replaces it (the dummy backend, say, to

@@ -60,6 +60,7 @@ def run() -> None:
     os.environ["AVAILABILITY_CACHE_SECONDS"] = "0"
     os.environ.setdefault("BOOKING_RATE_LIMIT", "100000/m")
     os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # the test client speaks plain http
     os.environ.setdefault("SECRET_KEY", "profile-only-secret-key-not-for-production-0123456789")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
     import django

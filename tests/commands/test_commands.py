@@ -1,9 +1,11 @@
 """The management commands a merchant or an operator runs."""
 
 import json
+import re
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -88,3 +90,31 @@ def test_createapikey_customer_key_needs_a_customer():
 def test_createapikey_unknown_organization():
     with pytest.raises(CommandError, match="Unknown organization"):
         call_command("createapikey", "--org", "nope", "--kind", "public", stdout=StringIO())
+
+
+def test_seed_demo_refuses_where_debug_is_off_unless_forced(settings):
+    settings.DEMO_SEED_ALLOWED = False  # what DEBUG=false sets
+    with pytest.raises(CommandError, match="runs with DEBUG=true only"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not Organization.objects.exists()
+    out = StringIO()
+    call_command("seed_demo", "--json", "--force", stdout=out)
+    assert json.loads(out.getvalue())["organization"]["slug"] == "acme-salon"
+
+
+def test_seed_demo_gives_the_merchant_a_new_random_password_each_run(client):
+    first, second = seed_json()["admin"], seed_json()["admin"]
+    assert first["username"] == second["username"] == "merchant"
+    assert first["password"] != second["password"] and len(second["password"]) >= 16
+    assert "merchant-demo-pass" not in (first["password"], second["password"])
+    assert not client.login(username="merchant", password=first["password"]), "the earlier one no longer works"
+    assert client.login(username="merchant", password=second["password"])
+
+
+def test_seed_demo_prints_where_to_log_in_and_the_password(settings):
+    settings.SITE_URL = "http://127.0.0.1:8123"
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    user = get_user_model().objects.get(username="merchant")
+    match = re.search(r"Admin: +http://127\.0\.0\.1:8123/admin/ +user merchant / password (\S+)", out.getvalue())
+    assert match and user.check_password(match.group(1))

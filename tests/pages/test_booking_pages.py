@@ -337,3 +337,15 @@ def test_the_slots_page_reads_a_fixed_number_of_queries(client, salon, django_as
         make_core_booking(salon.haircut, starts_at=salon.at(hour), staff=salon.sam)
     with django_assert_max_num_queries(8):
         assert "Next available:" in text(client.get(slots_url(salon)))
+
+
+def test_one_address_holds_at_most_three_slots_whatever_its_browsers(salon):
+    """Dropping the cookie is a new browser, but not a new address: the fourth hold is refused."""
+    starts_at = [salon.at(9), salon.at(10), salon.at(11), salon.at(12)]
+    for start in starts_at[:3]:
+        assert pick(Client(), salon, start).status_code == 302
+    refused = pick(Client(), salon, starts_at[3])
+    assert refused.status_code == 429
+    assert "Too many attempts from your connection" in text(refused)
+    assert Hold.objects.filter(status="active").count() == 3
+    assert pick(Client(REMOTE_ADDR="198.51.100.9"), salon, starts_at[3]).status_code == 302

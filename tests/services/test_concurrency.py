@@ -132,7 +132,10 @@ def test_thirty_clients_race_for_a_class_of_twelve():
     assert Participant.objects.filter(booking__service=yoga, status="active").count() == 12
 
 
-def test_thirty_holds_race_for_a_class_of_twelve_seats():
+def test_thirty_holds_race_for_a_class_of_twelve_seats(settings):
+    # Thirty clients share one session token here; a token's own cap on active holds (3, tested in
+    # tests/api/holds/test_hold_limits.py) is lifted so that the seats alone decide.
+    settings.HOLD_MAX_ACTIVE = 30
     org = make_org()
     location = make_location(org)
     yoga = make_service(org, locations=[location], kind=Service.Kind.GROUP, capacity_min=1, capacity_max=12)
@@ -142,6 +145,21 @@ def test_thirty_holds_race_for_a_class_of_twelve_seats():
     codes = race(30, lambda i: hold_request(secret, yoga, location, starts_at))
 
     assert Counter(codes) == {201: 12, 409: 18}
+
+
+def test_ten_holds_at_once_from_one_session_token_place_three():
+    """The cap on a token's active holds is counted under its lock: concurrent requests cannot all
+    see two holds and each place a third."""
+    org = make_org()
+    location = make_location(org, hours=(time(9), time(17)))
+    service = make_service(org, locations=[location], staff=[make_staff(org)], duration_minutes=30)
+    _, secret = make_key(org, kind=ApiKey.Kind.SESSION)
+    first = local_dt(org.timezone, future_day(), 9)
+
+    codes = race(10, lambda i: hold_request(secret, service, location, first + timedelta(minutes=30 * i)))
+
+    assert Counter(codes) == {201: 3, 429: 7}
+    assert Hold.objects.filter(status="active").count() == 3
 
 
 def _deadlocks_so_far() -> int:

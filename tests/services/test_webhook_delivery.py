@@ -25,6 +25,13 @@ from tests.factories import future_day, local_dt, make_key, make_org
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
+@pytest.fixture(autouse=True)
+def local_receivers_allowed(settings):
+    """These tests deliver to a receiver on 127.0.0.1 over http: the development flag allows it
+    (production refuses both; tests/services/test_webhook_targets.py)."""
+    settings.WEBHOOK_ALLOW_INSECURE = True
+
+
 class Receiver:
     """A threaded http.server that records every request and answers from a script of statuses."""
 

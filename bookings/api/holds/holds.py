@@ -1,8 +1,12 @@
 """The holds API: `POST /api/v1/bookings/hold` and `DELETE /api/v1/bookings/hold/{hold_id}`."""
 
+from django.conf import settings
+from django_ratelimit.core import get_usage
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from bookings.api.fields import AwareDateTimeField
@@ -11,10 +15,30 @@ from bookings.api.schema import error_responses
 from bookings.selectors import hold_for_key, location_by_ref, service_by_ref, staff_by_ref
 from bookings.services.actors import actor_for_request
 from bookings.services.holds import hold_place, hold_release
+from organizations.auth import request_api_key
+from organizations.errors import RateLimited
 from organizations.keys import key_organization_ids
 from organizations.models import ApiKey
 
 HOLD_KEY_KINDS = (ApiKey.Kind.SESSION, ApiKey.Kind.BUSINESS, ApiKey.Kind.HUB)
+
+
+def client_address(request: Request) -> str:
+    """The client's address, NUM_PROXIES hops back in X-Forwarded-For (DRF's own reading)."""
+    return BaseThrottle().get_ident(request)
+
+
+def hold_rate_limit(request: Request) -> None:
+    """django-ratelimit's counters: holds placed per client address (session tokens: browsers; a
+    business or hub key is the merchant's own server), then per key. Over either: 429."""
+    key = request_api_key(request)
+    limits = [("hold-create-key", settings.HOLD_RATE_LIMIT, str(key.pk))]
+    if key.kind == ApiKey.Kind.SESSION:
+        limits.insert(0, ("hold-create-address", settings.HOLD_ADDRESS_RATE_LIMIT, client_address(request)))
+    for group, rate, value in limits:
+        usage = get_usage(request, group=group, key=lambda group, req, value=value: value, rate=rate, increment=True)
+        if usage and usage["should_limit"]:
+            raise RateLimited(retry_after=max(1, usage["time_left"]))
 
 
 class HoldRequestSerializer(serializers.Serializer):
@@ -45,12 +69,13 @@ class HoldCreateView(IdempotentCreateMixin, APIView):
         summary="Hold a slot for a few minutes",
         request=HoldRequestSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: HoldSerializer, **error_responses(400, 401, 403, 404, 409, 422)},
+        responses={201: HoldSerializer, **error_responses(400, 401, 403, 404, 409, 422, 429)},
     )
     def post(self, request):
         return self.create_idempotently(request)
 
     def prepare(self, request) -> dict:
+        hold_rate_limit(request)
         data = HoldRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return data.validated_data
@@ -67,6 +92,7 @@ class HoldCreateView(IdempotentCreateMixin, APIView):
             staff=staff,
             party_size=values["party_size"],
             api_key=request.auth,
+            client_address=client_address(request),
         )
         return Response(HoldSerializer(hold).data, status=status.HTTP_201_CREATED)
 

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from bookings.api.fields import parse_aware_datetime
+from bookings.api.fields import MAX_INT, parse_aware_datetime
 from bookings.api.schema import error_responses
 from bookings.availability import Slot, find_slots
 from bookings.caching.availability import availability_cached
@@ -67,6 +67,10 @@ class PublicAvailabilityView(APIView):
     )
     def get(self, request):
         params = request.query_params
+        for name, values in params.lists():
+            # PostgreSQL refuses a NUL in any text it compares (a DataError, a 500): refused here.
+            if any("\x00" in value for value in values):
+                raise InvalidInput(f"{name}: null characters are not allowed")
         for name in ("org_slug", "service_slug"):
             if not params.get(name, "").strip():
                 raise InvalidInput(f"{name} is required")
@@ -77,7 +81,9 @@ class PublicAvailabilityView(APIView):
         if end - start > MAX_WINDOW:
             raise InvalidInput("The window from..to may not exceed 31 days")
         party_size = params.get("party_size", "1")
-        if not party_size.isdigit() or int(party_size) < 1:
+        # ASCII digits only (str.isdigit() takes "¹", which int() refuses), and within an integer column.
+        digits = party_size.isascii() and party_size.isdigit() and len(party_size) <= len(str(MAX_INT))
+        if not digits or not 1 <= int(party_size) <= MAX_INT:
             raise InvalidInput("party_size must be a positive integer")
 
         service = service_for_key_cached(params["org_slug"].strip(), params["service_slug"].strip(), request.auth)

@@ -203,6 +203,7 @@ class ServiceSerializer(OwnedSerializer):
             "slot_interval_minutes",
             "capacity_min",
             "capacity_max",
+            "max_party_size",
             "price_minor",
             "deposit_minor",
             "active",

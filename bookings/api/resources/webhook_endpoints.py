@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from bookings.api.fields import StrictBooleanField
 from bookings.api.schema import ErrorAwareAutoSchema
 from bookings.models import WebhookEndpoint
+from bookings.webhook_targets import WebhookTargetRefused, webhook_url_check
 from bookings.webhooks import EVENT_TYPES
 from organizations.auth import request_api_key
 from organizations.errors import NotFound
@@ -43,8 +44,10 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         return fields
 
     def validate_url(self, value: str) -> str:
-        if not value.lower().startswith(("http://", "https://")):
-            raise serializers.ValidationError("must be an http or https URL")
+        try:
+            webhook_url_check(url=value)
+        except WebhookTargetRefused as exc:
+            raise serializers.ValidationError(exc.detail.removeprefix("url: ")) from exc
         return value
 
     def validate_events(self, value: list[str]) -> list[str]:

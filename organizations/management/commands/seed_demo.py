@@ -1,10 +1,11 @@
 import json
+import secrets
 from datetime import time
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,7 +22,6 @@ from organizations.models import (
 )
 
 ADMIN_USERNAME = "merchant"
-ADMIN_PASSWORD = "merchant-demo-pass"
 DEMO_KEY_PREFIX = "demo "
 OPEN_DAYS = range(0, 6)  # Monday to Saturday
 OPENS, CLOSES = time(9, 0), time(18, 0)
@@ -32,9 +32,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print one JSON object and nothing else.")
+        parser.add_argument(
+            "--force", action="store_true", help="Run even where DEBUG is false (the demo has a known admin user)."
+        )
 
-    @transaction.atomic
     def handle(self, *args, **options):
+        # A production database gets no demo organization and no demo admin by accident.
+        if not settings.DEMO_SEED_ALLOWED and not options["force"]:
+            raise CommandError("seed_demo creates a demo admin user: it runs with DEBUG=true only (or with --force).")
+        with transaction.atomic():
+            self._seed(options)
+
+    def _seed(self, options):
         org, _ = Organization.objects.get_or_create(
             slug="acme-salon", defaults={"name": "Acme Salon", "timezone": "America/New_York", "currency": "USD"}
         )
@@ -96,7 +105,9 @@ class Command(BaseCommand):
                 ("John", "Smith", "john@example.com", "+15551234567"),
             ]
         ]
-        admin = self._merchant_admin(org)
+        # A new random password each run, printed with the summary: never a fixed, published one.
+        password = secrets.token_urlsafe(12)
+        admin = self._merchant_admin(org, password)
         keys = self._fresh_keys(org, customers[0])
 
         result = {
@@ -106,20 +117,19 @@ class Command(BaseCommand):
             "staff": [{"id": m.id, "uuid": str(m.uuid), "name": m.name} for m in staff],
             "customers": [{"id": c.id, "uuid": str(c.uuid), "email": c.email} for c in customers],
             "keys": keys,
-            "admin": {"username": admin.username, "password": ADMIN_PASSWORD},
+            "admin": {"username": admin.username, "password": password},
         }
         if options["json"]:
             self.stdout.write(json.dumps(result))
         else:
             self._print_summary(result)
 
-    def _merchant_admin(self, org):
+    def _merchant_admin(self, org, password: str):
         user_model = get_user_model()
-        user, created = user_model.objects.get_or_create(username=ADMIN_USERNAME, defaults={"is_staff": True})
-        if created or not user.check_password(ADMIN_PASSWORD):
-            user.set_password(ADMIN_PASSWORD)
-            user.is_staff = True
-            user.save()
+        user, _ = user_model.objects.get_or_create(username=ADMIN_USERNAME, defaults={"is_staff": True})
+        user.set_password(password)
+        user.is_staff = True
+        user.save()
         # The demo merchant owns the organization: everything of it in the admin (the role is the
         # admin's permission; bookings/admin/tenancy.py).
         Membership.objects.update_or_create(user=user, organization=org, defaults={"role": Membership.Role.OWNER})
