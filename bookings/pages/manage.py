@@ -207,10 +207,12 @@ class RescheduleView(Page):
         picker = None
         if not context["refusal"]:
             last_day = today_in(zone) + timedelta(days=organization.max_advance_days)
+            # Unless another day is asked for, the booking's own day: a move is usually a small one.
+            own_day = managed.booking.starts_at.astimezone(zoneinfo.ZoneInfo(zone)).date()
             picker = day_picker(
                 find=lambda start, end: reschedule_slots(managed=managed, start=start, end=end),
                 zone=zone,
-                asked=day,
+                asked=day or own_day,
                 last_day=last_day,
             )
         base = reverse("pages:manage-reschedule")

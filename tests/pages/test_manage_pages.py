@@ -2,7 +2,7 @@
 
 import html
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -212,6 +212,16 @@ def test_reschedule_lists_slots_overlapping_its_own_and_moves_the_booking(client
     assert (booking.starts_at, booking.sequence) == (salon.at(10, 30), 1)
     page = text(client.get(done["Location"]))
     assert "Your booking is moved." in page and "10:30–11:30" in page
+
+
+def test_the_reschedule_page_opens_on_the_bookings_own_day(client, booking, salon):
+    """Not on the first day with a free slot (today, often): a move is usually a small one, and a
+    slot today may fall inside the cut-off, after which the booking could not be changed again."""
+    link = manage_path(booking, "jane@example.com")
+    offered = starts(client.get(f"/manage-booking/reschedule?{urlsplit(link).query}"))
+    zone = booking.location.tz
+    assert offered, "the booking's day has free times"
+    assert {datetime.fromisoformat(start).astimezone(zone).date() for start in offered} == {salon.day}
 
 
 def test_a_slot_taken_meanwhile_shows_fresh_times_on_the_reschedule_page(client, booking, salon):
