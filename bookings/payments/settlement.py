@@ -20,6 +20,7 @@ from bookings.notifications import booking_confirmation_queue
 from bookings.payments.refunds import RefundFailed, deposit_refund
 from bookings.services.actors import Actor
 from bookings.services.audit import audit_record
+from bookings.services.deposits import deposit_refunded_record
 from bookings.services.status import booking_cancel, booking_transition
 from organizations.errors import InvalidInput, Unprocessable
 
@@ -145,13 +146,5 @@ def late_deposit_refund(*, booking_id: int) -> str:
         booking = Booking.objects.select_for_update().get(pk=booking_id)
         if booking.payment_status != Booking.PaymentStatus.PAID:
             return "nothing to refund"
-        audit_record(
-            booking=booking,
-            action="deposit_refunded",
-            actor=STRIPE_ACTOR,
-            from_value=booking.payment_status,
-            to_value={"refund_id": refund.refund_id, "amount_minor": refund.amount_minor, "status": refund.status},
-        )
-        booking.payment_status = Booking.PaymentStatus.REFUNDED
-        booking.save(update_fields=["payment_status", "updated_at"])
+        deposit_refunded_record(booking=booking, refund=refund, actor=STRIPE_ACTOR)
     return "late deposit refunded"

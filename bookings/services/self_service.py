@@ -23,8 +23,8 @@ from bookings.availability import Slot, find_slots
 from bookings.models import Booking, BookingStatus, Participant
 from bookings.payments.refunds import DepositRefund, deposit_refund
 from bookings.services.actors import Actor
-from bookings.services.audit import audit_record
 from bookings.services.bookings import booking_create, booking_reschedule, participant_leave
+from bookings.services.deposits import deposit_refunded_record
 from bookings.services.lookup import BookingContact, LookedUp, contact_matches
 from bookings.services.quorum import group_initial_status
 from bookings.services.status import booking_cancel
@@ -177,15 +177,7 @@ def booking_self_cancel(*, managed: ManagedBooking, reason: str = "", now: datet
             _refuse_unless_changeable(fresh, now)  # re-checked under the row lock
         if refund is not None and booking.payment_status != Booking.PaymentStatus.REFUNDED:
             # Recorded before the cancel, so the cancellation email says the deposit was refunded.
-            audit_record(
-                booking=booking,
-                action="deposit_refunded",
-                actor=CUSTOMER,
-                from_value=booking.payment_status,
-                to_value={"refund_id": refund.refund_id, "amount_minor": refund.amount_minor, "status": refund.status},
-            )
-            booking.payment_status = Booking.PaymentStatus.REFUNDED
-            booking.save(update_fields=["payment_status", "updated_at"])
+            booking = deposit_refunded_record(booking=booking, refund=refund, actor=CUSTOMER)
         booking = booking_cancel(booking=booking, actor=CUSTOMER, reason=reason)
     booking = Booking.objects.select_related("organization", "service", "location", "staff").get(pk=booking.pk)
     return SelfCancelled(managed=ManagedBooking(booking, managed.contact), refund=refund)
