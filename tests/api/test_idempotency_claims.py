@@ -1,7 +1,7 @@
 """An Idempotency-Key is claimed for as long as its request may run, and no longer: a request that died
 (a killed worker) blocks its key only until then, while a live one still answers its retries 409."""
 
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -16,23 +16,8 @@ from bookings.services.idempotency import (
 )
 from organizations.errors import Conflict
 from organizations.models import ApiKey
-from tests.factories import future_day, local_dt
+from tests.api.public.test_idempotency import URL, body
 from tests.stripe_standin import StripeStandIn
-
-URL = "/api/calendar/v1/public/bookings"
-NY = "America/New_York"
-
-
-def body(hour: int = 10) -> dict:
-    start = local_dt(NY, future_day(weekday=2), hour).astimezone(UTC)
-    return {
-        "org_slug": "acme-salon",
-        "service_slug": "haircut",
-        "starts_at": start.isoformat(),
-        "ends_at": (start + timedelta(hours=1)).isoformat(),
-        "timezone": NY,
-        "contact": {"name": "Jane Doe", "email": "jane@example.com", "phone": "+1234567890"},
-    }
 
 
 def post(api_client, demo, key: str):

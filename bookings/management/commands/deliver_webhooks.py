@@ -1,32 +1,22 @@
-import time
+"""`manage.py deliver_webhooks [--loop]`: send the webhook outbox, retrying failures."""
 
-from django.core.management.base import BaseCommand
-
+from bookings.management.background import BackgroundCommand, Pass
 from bookings.webhook_delivery import webhooks_deliver
 
 
-class Command(BaseCommand):
+class Command(BackgroundCommand):
     help = (
         "Send due webhook deliveries (signed POSTs), retrying failures over about three days. "
         "Several workers may run at once; each event is sent once."
     )
+    interval = 5.0
 
     def add_arguments(self, parser):
-        parser.add_argument("--loop", action="store_true", help="Keep running, polling every --interval seconds.")
-        parser.add_argument("--interval", type=float, default=5.0, help="Seconds between passes with --loop.")
+        super().add_arguments(parser)
         parser.add_argument("--batch", type=int, default=50, help="Deliveries claimed per pass.")
 
-    def handle(self, *args, loop: bool, interval: float, batch: int, **options):
-        while True:
-            run = webhooks_deliver(batch=batch)
-            if run.total or not loop:
-                self.stdout.write(
-                    f"Sent {run.total}: {run.succeeded} succeeded, {run.retrying} to retry, {run.failed} failed"
-                )
-            if not loop:
-                return
-            if run.total < batch:  # caught up: wait; otherwise take the next batch at once
-                try:
-                    time.sleep(interval)
-                except KeyboardInterrupt:
-                    return
+    def background_pass(self, **options) -> Pass:
+        batch = options["batch"]
+        run = webhooks_deliver(batch=batch)
+        summary = f"Sent {run.total}: {run.succeeded} succeeded, {run.retrying} to retry, {run.failed} failed"
+        return Pass(summary, worked=bool(run.total), more=run.total >= batch)
