@@ -38,6 +38,7 @@ from django.utils import timezone as djtz
 from bookings.models import ACTIVE_STATUSES, Booking, Participant
 from bookings.schedule_reads import schedule_rows
 from holds.models import Hold
+from organizations.compiled import CompiledQuery
 from organizations.errors import Conflict, Unprocessable
 from organizations.models import Location, Service, StaffMember, Team
 
@@ -140,12 +141,15 @@ def _service_locations(service: Service, location: Location | None) -> list[Loca
     A caller that has prefetched `service.locations` with their organization saves the query.
     """
     prefetched = getattr(service, "_prefetched_objects_cache", {}).get("locations")
-    if prefetched is not None and all(Location.organization.is_cached(loc) for loc in prefetched):
-        return sorted((loc for loc in prefetched if location is None or loc.pk == location.pk), key=lambda loc: loc.id)
-    locations = service.locations.select_related("organization").order_by("id")
-    if location is not None:
-        locations = locations.filter(pk=location.pk)
-    return list(locations)
+    if prefetched is None or not all(Location.organization.is_cached(loc) for loc in prefetched):
+        prefetched = _SERVICE_LOCATIONS.fetch(service.pk)
+    return sorted((loc for loc in prefetched if location is None or loc.pk == location.pk), key=lambda loc: loc.id)
+
+
+# Compiled once: building this read through the ORM cost more than half of a small window's CPU.
+_SERVICE_LOCATIONS: CompiledQuery[Location] = CompiledQuery(
+    lambda service_id: Location.objects.filter(services=service_id).select_related("organization").order_by("id"), -1
+)
 
 
 class _Schedule:
@@ -349,6 +353,14 @@ class _Schedule:
         [start, end): every interval from the window's start, skipping local times that do not exist,
         up to the first slot that would end after the window."""
         w_end_utc = _aware(day, w_end, tz) or datetime.combine(day, w_end, tzinfo=tz).astimezone(UTC)
+        # A window wholly outside [start, end) has no slot in it: every slot ends by w_end_utc, and a
+        # local time's instant only grows with it, so none starts before the window's first (when that
+        # exists). The engine scans a day of margin each side; these are most of a small window's days.
+        if w_end_utc - self.duration < start:
+            return []
+        first = _aware(day, w_start, tz)
+        if first is not None and first >= end:
+            return []
         found: list[Interval] = []
         t = datetime.combine(day, w_start)
         limit = datetime.combine(day, w_end)

@@ -62,8 +62,38 @@ _STAFF = 0
 _MEMOIZED = frozenset(("DateTimeField", "DateField", "TimeField", "BooleanField", "UUIDField"))
 
 
-def _sqlite_fast(conn: BaseDatabaseWrapper, field: Field[Any, Any], slow: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """`slow` (Django's converters of `field`), faster for SQLite's text datetimes, dates and times.
+class _Plan(NamedTuple):
+    """How to convert one field's values on one backend: Django's converters (`slow`), and `parse`
+    for the values worth converting once per statement (None: each value goes to `slow`)."""
+
+    slow: Callable[[Any], Any]
+    parse: Callable[[Any], Any] | None
+
+
+# Each field's plan by backend (and connection time zone), looked up once: asking Django for a
+# field's converters cost about a tenth of a small window's CPU.
+_PLANS: dict[tuple[str, str | None, Field[Any, Any]], _Plan | None] = {}
+
+
+def _plan(conn: BaseDatabaseWrapper, field: Field[Any, Any]) -> _Plan | None:
+    key = (conn.vendor, conn.timezone_name, field)
+    try:
+        return _PLANS[key]
+    except KeyError:
+        pass
+    column = field.get_col(field.model._meta.db_table)
+    converters = conn.ops.get_db_converters(column) + column.get_db_converters(conn)
+    plan = None
+    if converters:
+        slow = _chain(conn, column, converters)
+        plan = _Plan(slow, _sqlite_parse(conn, field, slow))
+    _PLANS[key] = plan
+    return plan
+
+
+def _sqlite_parse(conn: BaseDatabaseWrapper, field: Field[Any, Any], slow: Callable[[Any], Any]) -> Any:
+    """What converts `field`'s values once per statement on SQLite, faster for its text datetimes,
+    dates and times; None: no memo (another backend, or a field that is not one of these).
 
     Why: SQLite keeps them as ISO text, and Django's converters (a regex, then make_aware) cost about
     3 us a value: two thirds of a 10,000-bookings schedule's CPU. The C `fromisoformat` parses the
@@ -73,18 +103,23 @@ def _sqlite_fast(conn: BaseDatabaseWrapper, field: Field[Any, Any], slow: Callab
     """
     internal = field.get_internal_type()
     if conn.vendor != "sqlite" or hasattr(field, "from_db_value") or internal not in _MEMOIZED:
-        return slow
-    parse: Callable[[str], Any] = slow
+        return None
     if internal == "DateTimeField" and settings.USE_TZ and conn.timezone_name == "UTC":
 
         def parse(text: str) -> Any:
             parsed = datetime.fromisoformat(text)  # naive, in UTC, as Django writes it
             return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else slow(text)
 
-    elif internal == "DateField":
-        parse = date.fromisoformat
-    elif internal == "TimeField":
-        parse = time.fromisoformat
+        return parse
+    if internal == "DateField":
+        return date.fromisoformat
+    if internal == "TimeField":
+        return time.fromisoformat
+    return slow
+
+
+def _memoized(parse: Callable[[Any], Any], slow: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`parse` (text) or `slow` (anything else), each value converted once: one memo per statement."""
     memo: dict[Any, Any] = {None: None}
 
     def convert(value: Any) -> Any:
@@ -103,15 +138,13 @@ def _sqlite_fast(conn: BaseDatabaseWrapper, field: Field[Any, Any], slow: Callab
 
 
 def _conversions(conn: BaseDatabaseWrapper, fields: Sequence[Field[Any, Any] | None]) -> list[Conversion]:
-    """(index, converter) of the columns that need converting (what the ORM's compiler applies)."""
+    """(index, converter) of the columns that need converting (what the ORM's compiler applies), for
+    one statement's rows."""
     conversions: list[Conversion] = []
     for index, field in enumerate(fields):
-        if field is None:
-            continue
-        column = field.get_col(field.model._meta.db_table)
-        converters = conn.ops.get_db_converters(column) + column.get_db_converters(conn)
-        if converters:
-            conversions.append((index, _sqlite_fast(conn, field, _chain(conn, column, converters))))
+        plan = _plan(conn, field) if field is not None else None
+        if plan is not None:
+            conversions.append((index, plan.slow if plan.parse is None else _memoized(plan.parse, plan.slow)))
     return conversions
 
 
@@ -414,6 +447,13 @@ def _kind(field: Field[Any, Any] | None) -> str:
 Split = tuple[Callable[[Row], Any], list[Conversion]]
 
 
+# Each union's SQL and how to take its rows apart, by backend and its reads' SQL (which differs
+# only by the shape of the request: a host or not, a team or not, how many locations): building
+# them cost about a tenth of a small window's CPU. Bounded: a few shapes in practice.
+_UNIONS: dict[tuple[str, tuple[str, ...]], tuple[str, list[tuple[Callable[[Row], Any], Sequence[Any]]]]] = {}
+_UNIONS_MAX = 512
+
+
 def _union(conn: BaseDatabaseWrapper, reads: Sequence[Read]) -> tuple[str, list[Any], list[Split]]:
     """One UNION ALL of `reads`, tagged by position, and for each read how to take its rows back out.
 
@@ -421,12 +461,26 @@ def _union(conn: BaseDatabaseWrapper, reads: Sequence[Read]) -> tuple[str, list[
     reads after it may select from; its branch puts every column in the next free slot of its kind
     (so the owner, staff_id and location_id, in the first two).
     """
+    key = (conn.vendor, tuple(sql for sql, _params, _fields in reads))
+    built = _UNIONS.get(key)
+    if built is None:
+        built = _union_build(conn, reads)
+        if len(_UNIONS) >= _UNIONS_MAX:
+            _UNIONS.clear()
+        _UNIONS[key] = built
+    sql, picks = built
+    params = [param for _sql, read_params, _fields in reads for param in read_params]
+    return sql, params, [(pick, _conversions(conn, fields)) for pick, fields in picks]
+
+
+def _union_build(
+    conn: BaseDatabaseWrapper, reads: Sequence[Read]
+) -> tuple[str, list[tuple[Callable[[Row], Any], Sequence[Any]]]]:
     nulls = _nulls(conn)
     ctes: list[str] = []
     branches: list[str] = []
-    params: list[Any] = []
-    splits: list[Split] = []
-    for tag, (sql, read_params, fields) in enumerate(reads):
+    picks: list[tuple[Callable[[Row], Any], Sequence[Any]]] = []
+    for tag, (sql, _params, fields) in enumerate(reads):
         names = [f"c{index}" for index in range(len(fields))]
         free = {kind: iter(slots) for kind, slots in _SLOTS_OF.items()}
         slots = list(nulls)
@@ -437,9 +491,8 @@ def _union(conn: BaseDatabaseWrapper, reads: Sequence[Read]) -> tuple[str, list[
             positions.append(1 + slot)
         ctes.append(f"{_cte(tag)}({', '.join(names)}) AS ({sql})")
         branches.append(f"SELECT {tag}, {', '.join(slots)} FROM {_cte(tag)}")
-        params += read_params
-        splits.append((itemgetter(*positions), _conversions(conn, fields)))
-    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(branches)}", params, splits
+        picks.append((itemgetter(*positions), fields))
+    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(branches)}", picks
 
 
 def schedule_rows(

@@ -1,0 +1,84 @@
+"""A QuerySet compiled to SQL once per database, then run again with other parameter values.
+
+Why: Django builds and compiles a QuerySet's SQL each time it is evaluated. For a small read on a
+hot path (the engine's service locations, the API key of every request) that costs several times
+running it: about 0.4 ms of CPU on this machine, against 0.1 ms for the statement itself. The
+instances come back as the ORM makes them: the compiler's own converters, `from_db`, and the
+`select_related` rows attached.
+
+    LOCATIONS = CompiledQuery(lambda service_id: Location.objects.filter(services=service_id), -1)
+    LOCATIONS.fetch(service.pk)
+
+The QuerySet is built with placeholder values, which must come back, in the same order, as the
+compiled statement's parameters (checked when compiling): `fetch` puts its values in their places.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
+from django.db.models.sql.compiler import SQLCompiler
+
+M = TypeVar("M", bound=Model)
+
+
+class _Compiled(NamedTuple):
+    sql: str
+    compiler: SQLCompiler
+    converters: dict[int, Any]
+    model: type[Model]
+    init_list: list[str]
+    start: int
+    end: int
+    populators: list[Any]
+
+
+class CompiledQuery(Generic[M]):
+    """`build(*placeholders)`'s SQL, compiled on first use per database alias."""
+
+    def __init__(self, build: Callable[..., "QuerySet[M]"], *placeholders: Any):
+        self._build = build
+        self._placeholders = placeholders
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _compile(self, using: str) -> _Compiled:
+        queryset = self._build(*self._placeholders)
+        compiler = queryset.query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        if tuple(params) != self._placeholders:
+            raise ValueError(f"the query's parameters {params!r} are not its placeholders {self._placeholders!r}")
+        # What ModelIterable reads off the compiler after running it (django/db/models/query.py).
+        klass_info, select = compiler.klass_info, compiler.select
+        select_fields = klass_info["select_fields"]
+        start, end = select_fields[0], select_fields[-1] + 1
+        return _Compiled(
+            sql=sql,
+            compiler=compiler,
+            converters=compiler.get_converters([column for column, *_ in select[: compiler.col_count]]),
+            model=klass_info["model"],
+            init_list=[column.target.attname for column, *_ in select[start:end]],
+            start=start,
+            end=end,
+            # django-stubs describes Django 6, whose populators also take a fetch mode.
+            populators=get_related_populators(klass_info, select, using),  # type: ignore[call-arg]
+        )
+
+    def fetch(self, *values: Any, using: str = DEFAULT_DB_ALIAS) -> list[M]:
+        """The instances the QuerySet built with `values` would give."""
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            compiled = self._compiled[using] = self._compile(using)
+        with connections[using].cursor() as cursor:
+            cursor.execute(compiled.sql, values)
+            rows: Sequence[Sequence[Any]] = cursor.fetchall()
+        if compiled.converters:
+            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+        found = []
+        for row in rows:
+            instance = compiled.model.from_db(using, compiled.init_list, row[compiled.start : compiled.end])
+            for populator in compiled.populators:
+                populator.populate(row, instance)
+            found.append(instance)
+        return found  # type: ignore[return-value]  # instances of the QuerySet's model, M
