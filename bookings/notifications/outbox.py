@@ -25,11 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from bookings.ics import site_host
@@ -115,9 +117,31 @@ def emails_queue(*, booking: Booking, rendered: Sequence[RenderedEmail]) -> list
     return rows
 
 
+class _OutboxMessage(EmailMultiAlternatives):
+    """An EmailMultiAlternatives whose MIME parts come with their boundaries.
+
+    Why: without one, Python's email generator makes a boundary for each multipart as it writes it,
+    and compiles a new regular expression to check that the text does not contain it: a fifth of
+    the CPU of sending a confirmation. A random boundary the parts' text does not contain is what
+    it would have chosen.
+    """
+
+    def message(self, *args: Any, **kwargs: Any) -> Any:
+        mime = super().message(*args, **kwargs)
+        texts = [self.body, *(str(content) for content, _mimetype in self.alternatives)]
+        texts += [str(attachment[1]) for attachment in self.attachments if isinstance(attachment, tuple | list)]
+        for part in mime.walk():
+            if part.is_multipart() and part.get_boundary() is None:
+                boundary = "=" * 15 + uuid.uuid4().hex + "=="
+                while any(boundary in text for text in texts):
+                    boundary = "=" * 15 + uuid.uuid4().hex + "=="
+                part.set_boundary(boundary)
+        return mime
+
+
 def email_message(row: OutboundEmail) -> EmailMultiAlternatives:
     """The stored email as Django sends it: text, its HTML alternative, the invite attached."""
-    message = EmailMultiAlternatives(
+    message = _OutboxMessage(
         subject=row.subject,
         body=row.body_text,
         from_email=row.from_email,
@@ -189,6 +213,34 @@ def _send_all(rows: Sequence[OutboundEmail], *, timeout: float, deadline: float 
     return outcomes
 
 
+# The outcome UPDATE's SQL by backend and the columns it sets: every confirmation records its
+# send, and building that UPDATE through the ORM cost about 0.25 ms of CPU, more than running it.
+_OUTCOME_SQL: dict[tuple[str, tuple[str, ...]], tuple[str, list["Field[Any, Any]"]]] = {}
+
+
+def _outcome_update(pk: int, token: str, changes: dict[str, object]) -> int:
+    """`OutboundEmail.objects.filter(pk=pk, claim_token=token).update(**changes)`, its SQL built
+    once per set of columns (an outbox row is no cache's input: nothing listens for its writes)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    key = (conn.vendor, tuple(changes))
+    built = _OUTCOME_SQL.get(key)
+    if built is None:
+        meta, quote = OutboundEmail._meta, conn.ops.quote_name
+        fields = [cast("Field[Any, Any]", meta.get_field(name)) for name in changes]
+        assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
+        claim = cast("Field[Any, Any]", meta.get_field("claim_token"))
+        sql = (
+            f"UPDATE {quote(meta.db_table)} SET {assignments}"
+            f" WHERE {quote(str(meta.pk.column))} = %s AND {quote(str(claim.column))} = %s"
+        )
+        built = _OUTCOME_SQL[key] = (sql, fields)
+    sql, fields = built
+    params = [field.get_db_prep_save(changes[field.name], conn) for field in fields]
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [*params, pk, token])
+        return int(cursor.rowcount)
+
+
 def _record(outcomes: Sequence[Outcome], *, token: str, now: datetime, by: str) -> None:
     """Write each outcome (only where this claim still holds): sent, a retry later, or given up."""
     for outcome in outcomes:
@@ -208,7 +260,7 @@ def _record(outcomes: Sequence[Outcome], *, token: str, now: datetime, by: str) 
             else:
                 changes["next_attempt_at"] = now + delay
             logger.warning("Email %s to %s not sent (attempt %s): %s", row.pk, row.to, row.attempt_count + 1, error)
-        if OutboundEmail.objects.filter(pk=row.pk, claim_token=token).update(**changes):
+        if _outcome_update(row.pk, token, changes):
             for name, value in changes.items():
                 setattr(row, name, value)
         else:
