@@ -3,11 +3,12 @@
 from django.db import models
 from django.db.models import Q
 
+from organizations.compiled import CompiledInsertMixin
 from organizations.models import ApiKey, Location, Organization, Service, StaffMember, TimestampedModel
 from organizations.querysets import NotifyingQuerySet
 
 
-class Hold(TimestampedModel):
+class Hold(CompiledInsertMixin, TimestampedModel):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         CONVERTED = "converted", "Converted to a booking"

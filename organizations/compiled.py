@@ -14,12 +14,13 @@ compiled statement's parameters (checked when compiling): `fetch` puts its value
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
-from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.sql import InsertQuery
+from django.db.models.sql.compiler import SQLCompiler, SQLInsertCompiler
 
 M = TypeVar("M", bound=Model)
 
@@ -82,3 +83,63 @@ class CompiledQuery(Generic[M]):
                 populator.populate(row, instance)
             found.append(instance)
         return found  # type: ignore[return-value]  # instances of the QuerySet's model, M
+
+
+class _Insert(NamedTuple):
+    sql: str
+    compiler: SQLInsertCompiler
+    returning_params: Any
+    converters: dict[int, Any]
+
+
+_INSERTS: dict[tuple[str, type, tuple[str, ...], tuple[str, ...]], _Insert | None] = {}
+
+
+class CompiledInsertMixin:
+    """For a model inserted one row at a time on a hot path (a booking, its audit row, its webhook
+    event, its email): `save()`'s INSERT, its SQL built once per set of columns.
+
+    Why: Django builds and compiles the INSERT of every save; for a booking's 40 columns that cost
+    more than running it. Everything else is `save()`'s own: the model's save() and its signals,
+    each field's pre_save (defaults, auto_now_add) and database preparation, and the returned
+    columns converted as the compiler converts them. A value that is an expression, a raw save, or
+    a backend that cannot return the inserted columns goes through Django's own INSERT.
+    """
+
+    def _do_insert(self, manager: Any, using: str, fields: Sequence[Any], returning_fields: Sequence[Any], raw: bool):
+        conn = connections[using]
+        if raw or not conn.features.can_return_columns_from_insert:
+            return super()._do_insert(manager, using, fields, returning_fields, raw)  # type: ignore[misc]
+        values = [field.pre_save(self, True) for field in fields]
+        if any(hasattr(value, "resolve_expression") for value in values):
+            return super()._do_insert(manager, using, fields, returning_fields, raw)  # type: ignore[misc]
+        key = (using, type(self), tuple(f.attname for f in fields), tuple(f.attname for f in returning_fields))
+        try:
+            compiled = _INSERTS[key]
+        except KeyError:
+            compiled = _INSERTS[key] = self._insert_compile(using, fields, returning_fields)
+        if compiled is None:  # a field with a placeholder of its own: Django's INSERT each time
+            return super()._do_insert(manager, using, fields, returning_fields, raw)  # type: ignore[misc]
+        params = [field.get_db_prep_save(value, connection=conn) for field, value in zip(fields, values, strict=True)]
+        with conn.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            if not returning_fields:
+                return []
+            rows = [conn.ops.fetch_returned_insert_columns(cursor, compiled.returning_params)]  # type: ignore[attr-defined]
+        if compiled.converters:
+            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+        return rows
+
+    def _insert_compile(self, using: str, fields: Sequence[Any], returning_fields: Sequence[Any]) -> _Insert | None:
+        if any(hasattr(field, "get_placeholder") for field in fields):
+            return None
+        query = InsertQuery(type(self))
+        query.insert_values(fields, [cast(Model, self)], raw=False)
+        compiler = query.get_compiler(using=using)
+        compiler.returning_fields = returning_fields
+        [(sql, params)] = compiler.as_sql()
+        if len(params) != len(fields):
+            return None
+        table = type(self)._meta.db_table  # type: ignore[attr-defined]  # a model's
+        columns = [field.get_col(table) for field in returning_fields]
+        return _Insert(sql, compiler, compiler.returning_params, compiler.get_converters(columns) if columns else {})

@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from bookings.models.constraints import overlap_exclusion
 from holds.models import Hold
+from organizations.compiled import CompiledInsertMixin
 from organizations.models import (
     ApiKey,
     Customer,
@@ -67,7 +68,7 @@ class RecurringSeries(TimestampedModel):
         return f"{self.service} {self.rrule}"
 
 
-class Booking(TimestampedModel):
+class Booking(CompiledInsertMixin, TimestampedModel):
     Status = BookingStatus
 
     class PaymentStatus(models.TextChoices):
@@ -181,7 +182,7 @@ class ParticipantQuerySet(NotifyingQuerySet):
     organization_path = "booking__organization"
 
 
-class Participant(TimestampedModel):
+class Participant(CompiledInsertMixin, TimestampedModel):
     """A customer taking part in a group booking (class or event)."""
 
     class Status(models.TextChoices):
@@ -210,7 +211,7 @@ class Participant(TimestampedModel):
         return f"{self.customer} in {self.booking}"
 
 
-class BookingEvent(models.Model):
+class BookingEvent(CompiledInsertMixin, models.Model):
     """Audit trail: every status or time change, who made it, from what, to what."""
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")

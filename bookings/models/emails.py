@@ -7,10 +7,11 @@ days later sends exactly what the change produced, whatever happened to the book
 from django.db import models
 from django.db.models import Q
 
+from organizations.compiled import CompiledInsertMixin
 from organizations.models import Organization
 
 
-class OutboundEmail(models.Model):
+class OutboundEmail(CompiledInsertMixin, models.Model):
     class Kind(models.TextChoices):
         CONFIRMATION = "confirmation", "Confirmation"
         RESCHEDULE = "reschedule", "Reschedule"

@@ -4,6 +4,7 @@ import secrets
 
 from django.db import models
 
+from organizations.compiled import CompiledInsertMixin
 from organizations.models import Organization, TimestampedModel
 from organizations.querysets import NotifyingQuerySet
 
@@ -33,7 +34,7 @@ class WebhookEndpoint(TimestampedModel):
         return not self.events or event_type in self.events
 
 
-class WebhookEvent(TimestampedModel):
+class WebhookEvent(CompiledInsertMixin, TimestampedModel):
     """An outbox row, written in the same transaction as the change it reports."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_events")
