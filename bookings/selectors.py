@@ -14,6 +14,7 @@ from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet
 
 from bookings.models import Booking, Participant
 from holds.models import Hold
+from organizations.compiled import CompiledQuery
 from organizations.errors import NotFound
 from organizations.keys import key_organization_ids
 from organizations.models import ApiKey, Customer, Location, Organization, Service, StaffMember, Team
@@ -40,18 +41,26 @@ def service_for_key(org_slug: str, service_slug: str, api_key: ApiKey) -> Servic
 
     One query when both are found; the error paths ask again, step by step, to say which is missing.
     """
+    found = _SERVICE_FOR_KEY.fetch(api_key.pk, org_slug, service_slug)
+    if not found:
+        return service_by_slug(organization_for_key(org_slug, api_key), service_slug)
+    return found[0]
+
+
+def _service_for_key_query(api_key_id: int, org_slug: str, service_slug: str) -> QuerySet[Service]:
     key_orgs = ApiKey.organizations.through.objects.filter(
-        apikey_id=api_key.pk, organization_id=OuterRef("organization_id")
+        apikey_id=api_key_id, organization_id=OuterRef("organization_id")
     )
-    found = (
+    return (
         Service.objects.select_related("organization")
         .filter(Exists(key_orgs), organization__slug=org_slug, slug=service_slug, active=True)
         .order_by()[:1]  # at most one row: organization slugs and (organization, slug) are unique
     )
-    service = next(iter(found), None)
-    if service is None:
-        service = service_by_slug(organization_for_key(org_slug, api_key), service_slug)
-    return service
+
+
+# Compiled once: every public request names its service, and building this read through the ORM
+# cost more than running it (the catalog cache keeps its answer, unless it is off or cold).
+_SERVICE_FOR_KEY: CompiledQuery[Service] = CompiledQuery(_service_for_key_query, -1, "<org>", "<service>")
 
 
 def _by_ref(queryset: QuerySet[_M], ref: Ref, label: str) -> _M:

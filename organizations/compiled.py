@@ -9,10 +9,12 @@ instances come back as the ORM makes them: the compiler's own converters, `from_
     LOCATIONS = CompiledQuery(lambda service_id: Location.objects.filter(services=service_id), -1)
     LOCATIONS.fetch(service.pk)
 
-The QuerySet is built with placeholder values, which must come back, in the same order, as the
-compiled statement's parameters (checked when compiling): `fetch` puts its values in their places.
+The QuerySet is built with placeholder values, each of which must come back once among the compiled
+statement's parameters (checked when compiling): `fetch` puts its values in their places. Choose
+placeholders no constant of the query could equal (-1 for an id, "<slug>" for a slug).
 """
 
+import copy
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar, cast
 
@@ -27,6 +29,7 @@ M = TypeVar("M", bound=Model)
 
 class _Compiled(NamedTuple):
     sql: str
+    params: list[tuple[int | None, Any]]  # each parameter: a placeholder's index, or None and its constant
     compiler: SQLCompiler
     converters: dict[int, Any]
     model: type[Model]
@@ -48,14 +51,18 @@ class CompiledQuery(Generic[M]):
         queryset = self._build(*self._placeholders)
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
-        if tuple(params) != self._placeholders:
-            raise ValueError(f"the query's parameters {params!r} are not its placeholders {self._placeholders!r}")
+        # Where each value goes: a placeholder's place, or a constant the ORM made a parameter (the
+        # `SELECT 1` of an EXISTS). Each placeholder must be there exactly once.
+        slots = [self._placeholders.index(param) if param in self._placeholders else None for param in params]
+        if sorted(slot for slot in slots if slot is not None) != list(range(len(self._placeholders))):
+            raise ValueError(f"the query's parameters {params!r} do not hold its placeholders {self._placeholders!r}")
         # What ModelIterable reads off the compiler after running it (django/db/models/query.py).
         klass_info, select = compiler.klass_info, compiler.select
         select_fields = klass_info["select_fields"]
         start, end = select_fields[0], select_fields[-1] + 1
         return _Compiled(
             sql=sql,
+            params=[(slot, param) for slot, param in zip(slots, params, strict=True)],
             compiler=compiler,
             converters=compiler.get_converters([column for column, *_ in select[: compiler.col_count]]),
             model=klass_info["model"],
@@ -72,7 +79,7 @@ class CompiledQuery(Generic[M]):
         if compiled is None:
             compiled = self._compiled[using] = self._compile(using)
         with connections[using].cursor() as cursor:
-            cursor.execute(compiled.sql, values)
+            cursor.execute(compiled.sql, [param if slot is None else values[slot] for slot, param in compiled.params])
             rows: Sequence[Sequence[Any]] = cursor.fetchall()
         if compiled.converters:
             rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
@@ -134,7 +141,9 @@ class CompiledInsertMixin:
         if any(hasattr(field, "get_placeholder") for field in fields):
             return None
         query = InsertQuery(type(self))
-        query.insert_values(fields, [cast(Model, self)], raw=False)
+        # A copy: compiling runs each field's pre_save, which must not change this instance's values
+        # after they were read for the INSERT (auto_now_add would be a later instant).
+        query.insert_values(fields, [cast(Model, copy.copy(self))], raw=False)
         compiler = query.get_compiler(using=using)
         compiler.returning_fields = returning_fields
         [(sql, params)] = compiler.as_sql()
