@@ -155,7 +155,7 @@ def _param(value: str) -> str:
 def _fold(line: str) -> str:
     """A content line folded as RFC 5545 asks (3.1): at most 75 octets a line, continued after
     CRLF and a space, never inside a character nor right after a backslash or caret (as icalendar folds)."""
-    if len(line) <= 75 and line.isascii():
+    if len(line) < 75 and line.isascii():  # what the loop below leaves whole
         return line
     lines: list[str] = []
     current: list[str] = []

@@ -450,7 +450,9 @@ Split = tuple[Callable[[Row], Any], list[Conversion]]
 # Each union's SQL and how to take its rows apart, by backend and its reads' SQL (which differs
 # only by the shape of the request: a host or not, a team or not, how many locations): building
 # them cost about a tenth of a small window's CPU. Bounded: a few shapes in practice.
-_UNIONS: dict[tuple[str, tuple[str, ...]], tuple[str, list[tuple[Callable[[Row], Any], Sequence[Any]]]]] = {}
+# How to take one read's row out of a union row, before converting: its columns' getter and fields.
+Pick = tuple[Callable[[Row], Any], Sequence["Field[Any, Any] | None"]]
+_UNIONS: dict[tuple[str, tuple[str, ...]], tuple[str, list[Pick]]] = {}
 _UNIONS_MAX = 512
 
 
@@ -473,13 +475,11 @@ def _union(conn: BaseDatabaseWrapper, reads: Sequence[Read]) -> tuple[str, list[
     return sql, params, [(pick, _conversions(conn, fields)) for pick, fields in picks]
 
 
-def _union_build(
-    conn: BaseDatabaseWrapper, reads: Sequence[Read]
-) -> tuple[str, list[tuple[Callable[[Row], Any], Sequence[Any]]]]:
+def _union_build(conn: BaseDatabaseWrapper, reads: Sequence[Read]) -> tuple[str, list[Pick]]:
     nulls = _nulls(conn)
     ctes: list[str] = []
     branches: list[str] = []
-    picks: list[tuple[Callable[[Row], Any], Sequence[Any]]] = []
+    picks: list[Pick] = []
     for tag, (sql, _params, fields) in enumerate(reads):
         names = [f"c{index}" for index in range(len(fields))]
         free = {kind: iter(slots) for kind, slots in _SLOTS_OF.items()}

@@ -84,12 +84,11 @@ def hold_place(
 ) -> Hold:
     """Hold the slot at `starts_at` (assigning a free staff member when none is asked for).
 
-    Bounded so that one caller cannot empty a calendar: at most `max_party_size` places, at most
+    Bounded so that one caller cannot empty a calendar: at most `max_party_size` places; at most
     HOLD_MAX_ACTIVE active holds per session token and per client address (of session tokens; of the
-    booking pages), and
-    HOLD_MAX_ACTIVE_PER_KEY per business or hub key (429),
-    and one key holds one slot at most HOLD_MAX_LIFETIME_MINUTES from its first hold on it,
-    however often it releases and holds it again (409 once that is spent)."""
+    booking pages), and HOLD_MAX_ACTIVE_PER_KEY per business or hub key (429); and one key holds one
+    slot at most HOLD_MAX_LIFETIME_MINUTES from its first hold on it, however often it releases and
+    holds it again (409 once that is spent)."""
     now = now or djtz.now()
     booker_party_size_check(service=service, party_size=party_size)
     expires_at = now + timedelta(minutes=location.organization.hold_minutes)
