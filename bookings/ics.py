@@ -155,8 +155,8 @@ def _param(value: str) -> str:
 def _fold(line: str) -> str:
     """A content line folded as RFC 5545 asks (3.1): at most 75 octets a line, continued after
     CRLF and a space, never inside a character nor right after a backslash or caret (as icalendar folds)."""
-    if len(line) < 75 and line.isascii():  # what the loop below leaves whole
-        return line
+    if line.isascii():  # one octet a character: the loop below, by slices
+        return "\r\n ".join(_ascii_chunks(line))
     lines: list[str] = []
     current: list[str] = []
     size = 0
@@ -174,6 +174,21 @@ def _fold(line: str) -> str:
         size += length
     lines.append("".join(current))
     return "\r\n ".join(lines)
+
+
+def _ascii_chunks(line: str) -> list[str]:
+    """`_fold`'s lines of an ASCII line: 74 characters each, 73 where the 74th is a backslash or a
+    caret (carried over to the next line with what it escapes)."""
+    chunks = []
+    start = 0
+    while len(line) - start > 74:
+        end = start + 74
+        if line[end - 1] in "\\^":
+            end -= 1
+        chunks.append(line[start:end])
+        start = end
+    chunks.append(line[start:])
+    return chunks
 
 
 def booking_ics(booking: Booking, *, participant: Participant | None = None) -> bytes:

@@ -6,6 +6,11 @@ the object is thread-safe and the pool is shared anyway, so one per pool is kept
 
 Django's `incr` asks EXISTS, then INCRBY (a missing key must raise, not start at 0 with no
 expiry). The rate limits increment on every counted request, so both run as one script here.
+
+`set_many` without expiry (the cache versions every booking replaces) is one MSET, where Django
+builds a pipeline for the expiries it would add. Keys are not checked against memcached's limits
+(length, spaces, control characters: Django warns of them for every backend, one character at a
+time on every operation): Redis has none of them, and this backend is only ever Redis.
 """
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -43,8 +48,16 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
             raise ValueError(f"Key '{key}' not found.")
         return value
 
+    def set_many(self, data, timeout):
+        if timeout is not None:
+            return super().set_many(data, timeout)
+        self.get_client(None, write=True).mset({key: self._serializer.dumps(value) for key, value in data.items()})  # type: ignore[attr-defined]
+
 
 class ReusedClientRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusedClientRedisCacheClient
+
+    def validate_key(self, key):
+        """Any key Redis takes (see the module): no memcached warnings."""

@@ -1,7 +1,8 @@
 """Catalogue services that more than one surface needs."""
 
+import copy
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from django.db import connections, router
 from django.db.models import Field
@@ -61,30 +62,60 @@ def _insert_or_find(customer: Customer) -> Customer | None:
     return Customer.objects.get(organization_id=customer.organization_id, email=customer.email)
 
 
-def _insert_returning_or_existing(customer: Customer, using: str) -> Customer | None:
-    """`customer` inserted (pk set), or the row already there, or None if neither was seen."""
+class _Upsert(NamedTuple):
+    sql: str
+    inserted: list["Field[Any, Any]"]  # the INSERT's columns, in its parameters' order
+    returned: list["Field[Any, Any]"]
+    converters: list[tuple[Any, list[Any]]]  # each returned column, and what the ORM converts it with
+
+
+_UPSERTS: dict[str, _Upsert] = {}
+
+
+def _upsert_compile(customer: Customer, using: str) -> _Upsert:
+    """The insert-or-read statement, built by Django's own compiler from a copy of `customer`."""
     connection = connections[using]
-    fields = Customer._meta.concrete_fields
-    insert_sql, insert_params = _insert_sql(customer, using, returning=fields)
-    columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in fields)  # concrete: never None
+    returned = list(Customer._meta.concrete_fields)
+    inserted = [f for f in Customer._meta.local_concrete_fields if not f.primary_key]
+    # A copy: compiling runs each field's pre_save, which `_insert_returning_or_existing` runs on the row itself.
+    insert_sql, insert_params = _insert_sql(copy.copy(customer), using, returning=returned)
+    if len(insert_params) != len(inserted):  # each value its own parameter, in the fields' order
+        raise ValueError(f"the customer INSERT has {len(insert_params)} parameters for {len(inserted)} columns")
+    columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in returned)  # concrete: never None
     table = connection.ops.quote_name(Customer._meta.db_table)
     sql = (
         f"WITH inserted AS ({insert_sql}) SELECT true, {columns} FROM inserted"
         f" UNION ALL SELECT false, {columns} FROM {table} WHERE organization_id = %s AND email = %s LIMIT 1"
     )
+    converters = []
+    for field in returned:
+        column = field.get_col(Customer._meta.db_table)
+        converters.append((column, connection.ops.get_db_converters(column) + field.get_db_converters(connection)))
+    return _Upsert(sql, inserted, returned, converters)
+
+
+def _insert_returning_or_existing(customer: Customer, using: str) -> Customer | None:
+    """`customer` inserted (pk set), or the row already there, or None if neither was seen.
+
+    The statement is built once per database (Django's compiler cost more than running it); each
+    value is prepared as the compiler prepares it (pre_save, then get_db_prep_save)."""
+    connection = connections[using]
+    upsert = _UPSERTS.get(using)
+    if upsert is None:
+        upsert = _UPSERTS[using] = _upsert_compile(customer, using)
+    params = [f.get_db_prep_save(f.pre_save(customer, True), connection=connection) for f in upsert.inserted]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*insert_params, customer.organization_id, customer.email])
+        cursor.execute(upsert.sql, [*params, customer.organization_id, customer.email])
         row = cursor.fetchone()
     if row is None:
         return None
     inserted, values = row[0], list(row[1:])
-    for index, field in enumerate(fields):
-        column = field.get_col(Customer._meta.db_table)
-        for convert in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
+    for index, (column, converters) in enumerate(upsert.converters):
+        for convert in converters:
             values[index] = convert(values[index], column, connection)
     if not inserted:
-        return Customer.from_db(using, [f.attname for f in fields], values)
-    customer.pk = values[[f.primary_key for f in fields].index(True)]
+        return Customer.from_db(using, [f.attname for f in upsert.returned], values)
+    customer.pk = values[[f.primary_key for f in upsert.returned].index(True)]
     customer._state.adding = False
     customer._state.db = using
     return customer

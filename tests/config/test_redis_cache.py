@@ -44,3 +44,21 @@ def test_incr_counts_an_existing_key_keeps_its_expiry_and_refuses_a_missing_one(
     with pytest.raises(ValueError):
         redis_cache.incr("never-set")
     assert redis_cache.get("never-set") is None
+
+
+def test_set_many_keeps_values_for_ever_without_a_timeout_and_expires_them_with_one(redis_cache):
+    client = redis_cache._cache.get_client("x")
+    redis_cache.set("v1", "old", timeout=30)
+    redis_cache.set_many({"v1": "a1b2", "v2": {"n": 1}}, timeout=None)
+    assert redis_cache.get_many(["v1", "v2"]) == {"v1": "a1b2", "v2": {"n": 1}}
+    assert client.ttl(redis_cache.make_and_validate_key("v1")) == -1  # no expiry, the old one gone too
+    redis_cache.set_many({"v3": 3}, timeout=30)
+    assert 0 < client.ttl(redis_cache.make_and_validate_key("v3")) <= 30
+
+
+def test_keys_with_spaces_and_of_any_length_are_stored_without_warnings(redis_cache, recwarn):
+    long_key = "catalog:" + "x" * 300
+    redis_cache.set("a key with spaces", 1, timeout=30)
+    redis_cache.set(long_key, 2, timeout=30)
+    assert redis_cache.get_many(["a key with spaces", long_key]) == {"a key with spaces": 1, long_key: 2}
+    assert [w for w in recwarn if "memcached" in str(w.message).lower()] == []

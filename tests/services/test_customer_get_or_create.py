@@ -20,6 +20,11 @@ def test_a_new_email_creates_the_customer_with_what_was_given():
     stored = Customer.objects.get(pk=customer.pk)
     assert (stored.email, stored.first_name, stored.phone) == ("ann@example.com", "Ann", "+15551")
     assert stored.uuid == customer.uuid and stored.created_at is not None
+    assert customer.created_at == stored.created_at  # the instance holds what was stored
+    second = customer_get_or_create(organization=org, email="bo@example.com", first_name="Bo", last_name="Lee")
+    stored = Customer.objects.get(pk=second.pk)  # the statement built once serves the next customer
+    assert (stored.email, stored.first_name, stored.last_name, stored.phone) == ("bo@example.com", "Bo", "Lee", "")
+    assert (second.uuid, second.created_at) == (stored.uuid, stored.created_at) and second.uuid != customer.uuid
 
 
 def test_a_known_email_returns_that_customer_and_fills_only_blank_fields():

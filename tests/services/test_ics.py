@@ -4,9 +4,13 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from icalendar import Calendar
+from icalendar.parser import Contentline
 
-from bookings.ics import booking_ics, invite_path
+from bookings.ics import _fold, booking_ics, invite_path
 from bookings.models import BookingStatus, Participant
 from bookings.services.actors import SYSTEM
 from bookings.services.bookings import Contact, booking_reschedule, participant_leave
@@ -295,3 +299,21 @@ def test_the_invite_is_what_icalendar_would_write_and_parses_back_the_same(booki
         assert dict(ours_event[name].params) == dict(theirs_event[name].params)
     assert ours_event["ATTENDEE"].params["CN"] == 'Jane "JJ" Doe, Jr.; ^ né'
     assert str(ours_event["LOCATION"]) == "1 Rue de la Paix, Étage 2;\nBack door, ring twice"
+
+
+@given(st.text(alphabet=st.sampled_from('ab ,;:\\^"é€😀'), max_size=400))
+@hyp_settings(max_examples=400, deadline=None)
+def test_a_line_is_folded_exactly_as_icalendar_folds_it(line):
+    assert _fold(line) == _icalendar_folded(line)
+
+
+def _icalendar_folded(line: str) -> str:
+    return Contentline(line).to_ical().decode()
+
+
+@pytest.mark.parametrize("size", [0, 1, 73, 74, 75, 148, 149, 300])
+@pytest.mark.parametrize("filler", ["a", "\\", "^", "a\\"])
+def test_ascii_lines_of_every_length_around_the_fold_are_folded_as_icalendar_folds_them(size, filler):
+    line = (filler * size)[:size]
+    assert _fold(line) == _icalendar_folded(line)
+    assert all(len(part.encode()) <= 75 for part in _fold(line).split("\r\n"))

@@ -6,6 +6,7 @@ from typing import Any
 from rest_framework import serializers
 
 from bookings.api.fields import MAX_INT, AwareDateTimeField, StrictIntegerField
+from bookings.api.input import InputSerializer
 from bookings.api.public.availability import api_datetime
 from bookings.ics import invite_path
 from bookings.models import Booking, Participant
@@ -20,7 +21,7 @@ NOTES_MAX = 1000
 PARTY_SIZE_MAX = MAX_INT
 
 
-class ContactSerializer(serializers.Serializer):
+class ContactSerializer(InputSerializer):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(max_length=254)
     # Optional: absent, empty and null all mean no phone.
@@ -33,7 +34,7 @@ class ContactSerializer(serializers.Serializer):
         return value
 
 
-class PublicBookingCreateSerializer(serializers.Serializer):
+class PublicBookingCreateSerializer(InputSerializer):
     org_slug = serializers.CharField(max_length=80)
     service_slug = serializers.CharField(max_length=80)
     starts_at = AwareDateTimeField()
