@@ -152,6 +152,24 @@ _SERVICE_LOCATIONS: CompiledQuery[Location] = CompiledQuery(
 )
 
 
+def service_locations_prefetch(service: Service) -> None:
+    """Read `service.locations` with their organization, once, and keep them where the ORM keeps a
+    prefetch (`service.locations.all()` then answers without a query; the engine uses them too).
+
+    What `prefetch_related_objects(service, Prefetch("locations", <select_related organization>))`
+    leaves, from the compiled read: building that prefetch through the ORM cost a third of an
+    uncached availability request. Nothing is read when they are already prefetched.
+    """
+    cache = service.__dict__.setdefault("_prefetched_objects_cache", {})
+    if "locations" in cache:
+        return
+    rows = _SERVICE_LOCATIONS.fetch(service.pk)
+    queryset = service.locations.all()
+    queryset._result_cache = rows  # what the ORM's own prefetch stores (django/db/models/query.py)
+    queryset._prefetch_done = True  # type: ignore[attr-defined]  # set by the ORM's prefetch, as here
+    cache["locations"] = queryset
+
+
 class _Schedule:
     """Everything the engine reads for one service over one window, loaded in a fixed number of queries."""
 

@@ -28,12 +28,12 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar, cast
 
 from django.conf import settings
-from django.db.models import Prefetch, prefetch_related_objects
 
+from bookings.availability import service_locations_prefetch
 from bookings.caching.versioned import CacheUnavailable, version_replace, versioned_get_many, versioned_set
 from bookings.models import WebhookEndpoint
 from bookings.selectors import service_for_key, staff_by_ref
-from organizations.models import ApiKey, Location, Organization, Service, StaffMember
+from organizations.models import ApiKey, Organization, Service, StaffMember
 
 VERSION_KEY = "catalog:version"  # of every organization: replaced by writes of unknown organizations
 T = TypeVar("T")
@@ -99,7 +99,7 @@ def service_for_key_cached(org_slug: str, service_slug: str, api_key: ApiKey) ->
 
     def fetch() -> Service:
         service = service_for_key(org_slug, service_slug, api_key)
-        prefetch_related_objects([service], Prefetch("locations", Location.objects.select_related("organization")))
+        service_locations_prefetch(service)
         return service
 
     if settings.CATALOG_CACHE_SECONDS <= 0:

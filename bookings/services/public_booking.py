@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from typing import NotRequired, TypedDict
 
 from django.db import transaction
-from django.db.models import Prefetch, prefetch_related_objects
 
-from bookings.availability import find_slots
+from bookings.availability import find_slots, service_locations_prefetch
 from bookings.models import Booking, BookingStatus, Participant
 from bookings.notifications import booking_confirmation_queue
 from bookings.payments.checkout import NO_STRIPE_MESSAGE, DepositCheckout, deposit_checkout_open, deposit_refusal
@@ -68,7 +67,7 @@ def _location_for(service: Service, starts_at: datetime, location: Location | No
         return location
     # Read once, with their organization, and kept on the service: the engine's checks below and
     # under the lock use these rows instead of reading them again.
-    prefetch_related_objects([service], Prefetch("locations", Location.objects.select_related("organization")))
+    service_locations_prefetch(service)
     locations = list(service.locations.all())
     if not locations:
         raise Unprocessable("This service is not offered at any location")

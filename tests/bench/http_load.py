@@ -451,9 +451,16 @@ def redis_url() -> str:
 
 
 def start_server(
-    database_url: str, port: int, workers: int, log, config: str | None = None, **extra_env: str
+    database_url: str,
+    port: int,
+    workers: int,
+    log,
+    config: str | None = None,
+    checkout: Path | str = BASE_DIR,
+    **extra_env: str,
 ) -> subprocess.Popen:
-    """gunicorn on 127.0.0.1 only; its log (Django logs every 4xx as a warning) goes to `log`."""
+    """gunicorn on 127.0.0.1 only, serving `checkout`'s code; its log (Django logs every 4xx as a
+    warning) goes to `log`."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -486,7 +493,7 @@ def start_server(
             "warning",
             *(["--config", config] if config else []),
         ],
-        cwd=BASE_DIR,
+        cwd=checkout,
         env=env,
         stderr=log,
     )
