@@ -191,11 +191,12 @@ def _ascii_chunks(line: str) -> list[str]:
     return chunks
 
 
-def booking_ics(booking: Booking, *, participant: Participant | None = None) -> bytes:
+def booking_ics(booking: Booking, *, participant: Participant | None = None, manage_link: str | None = None) -> bytes:
     """The booking as a one-event calendar: METHOD REQUEST, or CANCEL once it is cancelled.
 
     `participant`: the invite of one participant of a group session, who is its ATTENDEE (not the
-    session's contact) and whose invite is cancelled once they have left.
+    session's contact) and whose invite is cancelled once they have left. `manage_link`: the
+    invitee's `manage_url`, when the caller has already signed it (an email shows the same link).
 
     Written directly, line by line, as icalendar's object model wrote it (the same properties, in
     the same order, escaped and folded alike; tests/services/test_ics.py parses it back with
@@ -214,7 +215,7 @@ def booking_ics(booking: Booking, *, participant: Participant | None = None) -> 
     description = "\n".join(
         [
             f"Confirmation number: {booking.confirmation_number}",
-            f"Manage your booking: {manage_url(booking, email or phone)}",
+            f"Manage your booking: {manage_link or manage_url(booking, email or phone)}",
         ]
     )
     lines = [

@@ -109,7 +109,10 @@ def _invite_cancelled(booking: Booking, participant: Participant | None) -> bool
 def _rendered(
     kind: str, template: str, subject: str, context: Context, booking: Booking, participant: Participant | None
 ) -> RenderedEmail:
-    ics = booking_ics(booking, participant=participant).decode()
+    # The email's own manage link, signed once: both name the invitee's email (the invite would
+    # name their phone only for an invitee without one, whom no email reaches).
+    link = context["manage_url"] if context["email"] else None
+    ics = booking_ics(booking, participant=participant, manage_link=link).decode()
     return RenderedEmail(
         kind=kind,
         to=context["email"],

@@ -68,6 +68,9 @@ def test_confirmation_email_content_and_attachment(
     event = calendar.walk("VEVENT")[0]
     assert event.decoded("DTSTART") == booking.starts_at
     assert str(event["ATTENDEE"]) == "mailto:jane@example.com"
+    # The invite's manage link is the email's own: the same signed token, opening the manage page.
+    [link] = [line for line in body.splitlines() if line.startswith(manage)]
+    assert f"Manage your booking: {link}" in str(event["DESCRIPTION"])
 
 
 @pytest.mark.django_db
