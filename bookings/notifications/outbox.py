@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.policy import Compat32
 from functools import partial
 from typing import Any, cast
 
@@ -117,6 +118,25 @@ def emails_queue(*, booking: Booking, rendered: Sequence[RenderedEmail]) -> list
     return rows
 
 
+class _HeadersAsIs(Compat32):
+    """Python's compat32 email policy (Django's), writing a header that needs no folding or encoding
+    as it is: printable ASCII that fits on its line, which compat32 passes through its Header class
+    only to write it unchanged. Every other header goes through compat32 itself.
+
+    Why: that detour was a fifth of writing a confirmation's bytes (some twenty headers over its
+    five MIME parts). The bytes are the same: tests/services/test_email_outbox.py compares them.
+    """
+
+    def _fold(self, name: str, value: Any, sanitize: bool) -> str:
+        limit = self.max_line_length or 0
+        if isinstance(value, str) and value.isascii() and value.isprintable() and len(name) + 2 + len(value) <= limit:
+            return f"{name}: {value}{self.linesep}"
+        return str(super()._fold(name, value, sanitize))  # type: ignore[misc]  # typeshed leaves out _fold
+
+
+HEADERS_AS_IS = _HeadersAsIs()
+
+
 class _OutboxMessage(EmailMultiAlternatives):
     """An EmailMultiAlternatives whose MIME parts come with their boundaries.
 
@@ -136,6 +156,7 @@ class _OutboxMessage(EmailMultiAlternatives):
                 while any(boundary in text for text in texts):
                     boundary = "=" * 15 + uuid.uuid4().hex + "=="
                 part.set_boundary(boundary)
+        mime.policy = HEADERS_AS_IS  # the generator writes every part's headers with it
         return mime
 
 

@@ -19,7 +19,8 @@ Every answer must be a 200 or 201; a batch with any other counts as a failure of
 The other checkout (an older commit in a git worktree, say) runs with this checkout's Python and
 packages, and must have tests/bench/http_load.py's `setup_database`. Bounded: BENCH_AB_ROUNDS (6)
 rounds, BENCH_AB_BATCH (200) requests a batch, BENCH_CLIENTS (32) client threads, BENCH_WORKERS (4)
-gunicorn workers each, BENCH_TIME_CAP (60 s) a batch. Never run by pytest.
+gunicorn workers each, BENCH_TIME_CAP (60 s) a batch, BENCH_AB_PHASES (1,2,3: which phases, by
+number). Never run by pytest.
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ def main() -> int:
     redis = redis_url()
     new = Variant("this", BASE_DIR, database_url)
     base = Variant("base", Path(base_checkout).resolve(), database_url + "_base")
-    _create_database(base.database_url)
+    for variant in (new, base):
+        _create_database(variant.database_url)
     print(f"http_ab: this checkout ({BASE_DIR}) against {base.checkout}, seeding ...", flush=True)
     for variant in (new, base):
         seed(variant)
@@ -155,6 +157,8 @@ def main() -> int:
         ("availability, cached", {}, lambda v: availability_jobs(v, days), lambda v: availability_jobs(v, asked)),
         ("create, distinct slots", {}, lambda v: create_jobs(v, spare), lambda v: create_jobs(v, measured)),
     ]  # fmt: skip
+    wanted = os.environ.get("BENCH_AB_PHASES", "")
+    phases = [phase for n, phase in enumerate(phases, 1) if not wanted or str(n) in wanted.split(",")]
     print(f"http_ab: {rounds} rounds of {size} requests each, {clients} clients, gunicorn {workers} workers each")
     for phase, env, warm, jobs_of in phases:
         for variant in (new, base):
@@ -182,7 +186,7 @@ def main() -> int:
 
 
 def _create_database(database_url: str) -> None:
-    """The base's database, beside this checkout's (CREATE DATABASE, if it is not there yet)."""
+    """CREATE DATABASE, unless it is there already (the base's is named after this checkout's)."""
     import psycopg
 
     server, _, name = database_url.rpartition("/")

@@ -6,6 +6,7 @@ Django's SMTP backend, as production does, and read what arrives.
 
 import threading
 from datetime import UTC, timedelta
+from email.policy import compat32
 from io import StringIO
 from types import SimpleNamespace
 
@@ -16,14 +17,19 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from icalendar import Calendar
 from rest_framework.test import APIClient
 
 from bookings.models import Booking, OutboundEmail
 from bookings.notifications import booking_confirmation_queue, outbox
 from bookings.notifications.outbox import (
+    HEADERS_AS_IS,
     MAX_ATTEMPTS,
     batch_lease_duration,
+    email_message,
     emails_claim,
     emails_deliver,
     lease_duration,
@@ -311,3 +317,45 @@ def test_a_worker_starts_no_send_late_in_its_claim_and_puts_the_rest_back(settin
     assert [(r.attempt_count, r.claim_token, r.attempts) for r in rest] == [(0, "", [])] * 2
     assert all(r.next_attempt_at <= timezone.now() for r in rest)  # due again at once
     assert emails_deliver(batch=10).sent == 2 and len(mail.outbox) == 4
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["Jane Doe", "Zoë Ångström-Lindqvist with a long name that needs folding in the To"])
+def test_an_emails_bytes_are_what_pythons_compat32_policy_writes(demo, settings, name):
+    settings.EMAIL_REQUEST_TIMEOUT = 0  # queued, not sent: the row is read back below
+    start = local_dt(NY, future_day(weekday=2), 14)
+    body = {
+        "org_slug": "acme-salon",
+        "service_slug": "haircut",
+        "starts_at": start.astimezone(UTC).isoformat(),
+        "ends_at": (start + timedelta(hours=1)).astimezone(UTC).isoformat(),
+        "timezone": NY,
+        "contact": {"name": name, "email": "jane@example.com"},
+    }
+    response = APIClient().post(PUBLIC, body, format="json", HTTP_X_KORDLESS_KEY=demo["keys"]["public"])
+    assert response.status_code == 201, response.json()
+    mime = email_message(OutboundEmail.objects.get()).message()
+    ours = mime.as_bytes(linesep="\r\n")
+    mime.policy = compat32
+    assert ours == mime.as_bytes(linesep="\r\n")
+    assert b"\r\nSubject: Booking confirmed - Haircut (" in ours
+
+
+@given(
+    st.sampled_from(["Subject", "To", "Content-Type", "Message-ID", "X-" + "n" * 40]),
+    st.text(alphabet=st.sampled_from('ab Z;,=?:"<>@.-_()é\t\r\n'), max_size=120),
+)
+@hyp_settings(max_examples=500, deadline=None)
+def test_a_header_is_folded_as_compat32_folds_it(name, value):
+    for policy in (HEADERS_AS_IS, HEADERS_AS_IS.clone(linesep="\r\n")):
+        reference = compat32.clone(linesep=policy.linesep)
+        assert _folded(policy.fold, name, value) == _folded(reference.fold, name, value)
+        assert _folded(policy.fold_binary, name, value) == _folded(reference.fold_binary, name, value)
+
+
+def _folded(fold, name: str, value: str) -> tuple:
+    """The folded header, or the error compat32 raises (an embedded header, say)."""
+    try:
+        return ("folded", fold(name, value))
+    except Exception as exc:  # noqa: BLE001 - compared, whatever it is
+        return ("refused", type(exc))
