@@ -51,14 +51,14 @@ NY, PARIS = "America/New_York", "Europe/Paris"
 PUBLIC = "/api/calendar/v1/public/bookings"
 
 
-def book(demo, start, *, tz=NY) -> dict:
+def book(demo, start, *, tz=NY, name="Jane Doe") -> dict:
     body = {
         "org_slug": "acme-salon",
         "service_slug": "haircut",
         "starts_at": start.astimezone(UTC).isoformat(),
         "ends_at": (start + timedelta(hours=1)).astimezone(UTC).isoformat(),
         "timezone": tz,
-        "contact": {"name": "Jane Doe", "email": "jane@example.com"},
+        "contact": {"name": name, "email": "jane@example.com"},
     }
     response = APIClient().post(PUBLIC, body, format="json", HTTP_X_KORDLESS_KEY=demo["keys"]["public"])
     assert response.status_code == 201, response.json()
@@ -323,17 +323,7 @@ def test_a_worker_starts_no_send_late_in_its_claim_and_puts_the_rest_back(settin
 @pytest.mark.parametrize("name", ["Jane Doe", "Zoë Ångström-Lindqvist with a long name that needs folding in the To"])
 def test_an_emails_bytes_are_what_pythons_compat32_policy_writes(demo, settings, name):
     settings.EMAIL_REQUEST_TIMEOUT = 0  # queued, not sent: the row is read back below
-    start = local_dt(NY, future_day(weekday=2), 14)
-    body = {
-        "org_slug": "acme-salon",
-        "service_slug": "haircut",
-        "starts_at": start.astimezone(UTC).isoformat(),
-        "ends_at": (start + timedelta(hours=1)).astimezone(UTC).isoformat(),
-        "timezone": NY,
-        "contact": {"name": name, "email": "jane@example.com"},
-    }
-    response = APIClient().post(PUBLIC, body, format="json", HTTP_X_KORDLESS_KEY=demo["keys"]["public"])
-    assert response.status_code == 201, response.json()
+    book(demo, local_dt(NY, future_day(weekday=2), 14), name=name)
     mime = email_message(OutboundEmail.objects.get()).message()
     ours = mime.as_bytes(linesep="\r\n")
     mime.policy = compat32
