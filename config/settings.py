@@ -181,6 +181,8 @@ RATELIMIT_VIEW = "bookings.api.errors.ratelimited"
 AVAILABILITY_CACHE_SECONDS = int(os.environ.get("AVAILABILITY_CACHE_SECONDS", "10"))
 # How long the service an API key names by slugs may be reused (bookings/caching/catalog.py); 0: never.
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "300"))
+# How long an API key's row may be reused (organizations/keys.py), only with REDIS_URL; 0: never.
+API_KEY_CACHE_SECONDS = int(os.environ.get("API_KEY_CACHE_SECONDS", "300"))
 # Count the catalog cache's hits and misses per process (the load benchmark reads them); off by default.
 CATALOG_CACHE_STATS = env_bool("CATALOG_CACHE_STATS", False)
 # Bookings one API key may create per minute on the public API.

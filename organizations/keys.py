@@ -1,15 +1,29 @@
-"""API keys: issue, authenticate, revoke. Secrets are random, shown once, stored as SHA-256."""
+"""API keys: issue, authenticate, revoke. Secrets are random, shown once, stored as SHA-256.
+
+Every API request authenticates, so a key's row is cached (`API_KEY_CACHE_SECONDS`, only with a
+cache every process shares, `REDIS_URL`: a revocation must reach every process at once) under one
+version for every key (organizations/versioned_cache.py). Every write of a key row replaces it, a
+revocation above all: a revoked key is refused from the moment its revocation commits, as before.
+A new key needs nothing (an unknown secret is never cached), and `last_used_at`, refreshed once a
+minute, is written past the notifying manager and through to the cache entry. Customer keys are
+not cached: they bring their customer's row, which changes on its own.
+"""
 
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from organizations.compiled import CompiledQuery
 from organizations.errors import Forbidden, NotAuthenticated
 from organizations.models import ApiKey, Customer, Organization
+from organizations.signals import rows_written
+from organizations.versioned_cache import CacheUnavailable, version_replace, versioned_get, versioned_set
 
 # Writing last_used_at on every request would turn every read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -93,15 +107,48 @@ _CUSTOMER_KEY_BY_HASH: CompiledQuery[ApiKey] = CompiledQuery(
 )
 
 
+KEY_VERSION = "apikey:version"  # of every key's cached row
+
+
+def api_key_cache_key(secret_hash: str) -> str:
+    return f"apikey:{secret_hash}"
+
+
+def _key_cache_on() -> bool:
+    return bool(settings.REDIS_URL) and settings.API_KEY_CACHE_SECONDS > 0
+
+
+def _key_row(secret_hash: str) -> ApiKey | None:
+    found = _KEY_BY_HASH.fetch(secret_hash)
+    return found[0] if found else None
+
+
+def _key_by_hash(secret_hash: str) -> tuple[ApiKey | None, str | None]:
+    """The key row (None: no such key) and the cache version it was read under (None: not cached)."""
+    if not _key_cache_on():
+        return _key_row(secret_hash), None
+    try:
+        version, key = versioned_get(KEY_VERSION, api_key_cache_key(secret_hash))
+    except CacheUnavailable:
+        return _key_row(secret_hash), None
+    if key is None:
+        key = _key_row(secret_hash)
+        if key is not None:  # an unknown secret is never cached: it may be issued
+            versioned_set(api_key_cache_key(secret_hash), version, key, settings.API_KEY_CACHE_SECONDS)
+    return key, version
+
+
 def api_key_authenticate(secret: str) -> ApiKey:
     """The live key for `secret`, or NotAuthenticated saying why not."""
     secret = secret.strip()
+    secret_hash = hash_secret(secret)
+    version = None
     if secret.startswith(ApiKey.PREFIXES[ApiKey.Kind.CUSTOMER]):
         # Only a customer key acts as its customer; the join costs every other request ~0.25 ms.
-        found = _CUSTOMER_KEY_BY_HASH.fetch(hash_secret(secret))
+        found = _CUSTOMER_KEY_BY_HASH.fetch(secret_hash)
+        key = found[0] if found else None
     else:
-        found = _KEY_BY_HASH.fetch(hash_secret(secret))
-    key = found[0] if found else None
+        key, version = _key_by_hash(secret_hash)
     if key is None:
         raise NotAuthenticated("Invalid API key")
     now = timezone.now()
@@ -110,9 +157,41 @@ def api_key_authenticate(secret: str) -> ApiKey:
     if key.expires_at is not None and key.expires_at <= now:
         raise NotAuthenticated("API key has expired")
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        # Past the notifying manager: the time of use is no one's cached answer, and the cached row
+        # is written here instead (under the version it was read with: a revocation since wins).
+        ApiKey._base_manager.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
+        if version is not None:
+            versioned_set(api_key_cache_key(secret_hash), version, key, settings.API_KEY_CACHE_SECONDS)
     return key
+
+
+def api_key_cache_invalidate() -> None:
+    """Abandon every cached key row, now and once the current transaction commits."""
+    if _key_cache_on():
+        version_replace(KEY_VERSION)
+
+
+def _on_key_save(sender: type[models.Model], instance: ApiKey, created: bool = False, **kwargs: Any) -> None:
+    if not created:  # a new key's secret was never cached
+        api_key_cache_invalidate()
+
+
+def _on_key_delete(sender: type[models.Model], instance: ApiKey, **kwargs: Any) -> None:
+    api_key_cache_invalidate()
+
+
+def _on_key_rows(sender: type[models.Model], inserted: bool = False, **kwargs: Any) -> None:
+    if not inserted:
+        api_key_cache_invalidate()
+
+
+def api_key_cache_connect() -> None:
+    """Wire the invalidation (called once, from OrganizationsConfig.ready): a key's save() and
+    delete() (cascades included) and its QuerySet's update(), delete() and bulk writes."""
+    post_save.connect(_on_key_save, sender=ApiKey, dispatch_uid="apikey-cache-save")
+    post_delete.connect(_on_key_delete, sender=ApiKey, dispatch_uid="apikey-cache-delete")
+    rows_written.connect(_on_key_rows, sender=ApiKey, dispatch_uid="apikey-cache-rows")
 
 
 def key_organization_ids(api_key: ApiKey) -> set[int]:

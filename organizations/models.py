@@ -385,6 +385,10 @@ class Customer(TimestampedModel):
         return f"{self.first_name} {self.last_name}".strip()
 
 
+class ApiKeyQuerySet(NotifyingQuerySet):
+    organization_path = "organizations"
+
+
 class ApiKey(TimestampedModel):
     """A credential. Only a SHA-256 hash of the secret is stored; the secret is shown once."""
 
@@ -422,6 +426,9 @@ class ApiKey(TimestampedModel):
         related_name="issued_keys",
         help_text="Session tokens: the public key that minted this one (POST /api/v1/sessions).",
     )
+    # Its writes tell organizations.keys, which caches key rows (the ids are never read: one version
+    # serves every key).
+    objects = ApiKeyQuerySet.as_manager()
     # Not a field: the organizations the key may act for, cached on the instance by
     # organizations.keys.key_organization_ids (declared for the type checker only).
     _organization_ids: set[int]

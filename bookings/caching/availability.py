@@ -4,7 +4,7 @@ Why: computing free slots is most of an availability request's cost (three or fo
 the engine), and many customers ask for the same days. An answer is stored under its organization's
 current version token. Every write that can change a slot (bookings, participants, holds, working
 hours, overrides, time off, staff, teams, services, locations, the organization itself) replaces
-that token, so a cached answer is never served once such a write has committed (bookings/caching/versioned.py).
+that token, so a cached answer is never served once such a write has committed (organizations/versioned_cache.py).
 
 Time alone changes availability too. An entry never outlives the moment its first slot falls
 inside the minimum notice, so the cache never offers a slot the engine would refuse as too soon.
@@ -30,7 +30,7 @@ from django.conf import settings
 from django.utils import timezone as djtz
 
 from bookings.availability import Slot
-from bookings.caching.versioned import CacheUnavailable, version_replace, versioned_get, versioned_set
+from organizations.versioned_cache import CacheUnavailable, version_replace, versioned_get, versioned_set
 from organizations.models import Organization
 
 PREFIX = "availability"

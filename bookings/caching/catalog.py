@@ -8,13 +8,14 @@ their locations), locations, staff members, which organizations a key may act fo
 an organization has webhook endpoints (most have none, and every booking asks).
 
 Each organization has a catalog version of its own, which every write to those rows of it
-replaces (bookings/caching/versioned.py): one organization's change leaves every other
+replaces (organizations/versioned_cache.py): one organization's change leaves every other
 organization's rows cached (with one version for all, 1,000 organizations writing now and then
 kept the cache always cold). Which organization a slug names is itself cached, under a global
 version that every write of an organization row (a slug may change) and every write whose
 organizations were not read replaces; so a cached row is never used after a change it depends on
 has committed. A failed lookup (404) is never cached. Key revocation needs nothing here:
-authentication reads the key on every request.
+authentication checks the key on every request (organizations/keys.py keeps key rows in a cache of
+their own, which every write of a key replaces).
 
 A cached service comes with its locations and their organization prefetched, which the engine
 and the public create use instead of reading them again.
@@ -30,7 +31,7 @@ from typing import TypeVar, cast
 from django.conf import settings
 
 from bookings.availability import service_locations_prefetch
-from bookings.caching.versioned import CacheUnavailable, version_replace, versioned_get_many, versioned_set
+from organizations.versioned_cache import CacheUnavailable, version_replace, versioned_get_many, versioned_set
 from bookings.models import WebhookEndpoint
 from bookings.selectors import service_for_key, staff_by_ref
 from organizations.models import ApiKey, Organization, Service, StaffMember

@@ -13,7 +13,7 @@ organization rows and of unknown organizations replace). Every ORM write of thei
   too. A relation's add/remove/clear/set writes those tables through that manager, from either side.
 
 A write replaces the version of each organization whose rows it wrote, at once and again when its
-transaction commits (bookings/caching/versioned.py). update() and delete() read those
+transaction commits (organizations/versioned_cache.py). update() and delete() read those
 organizations first (one query, the only one invalidation adds), and only while the availability
 cache is on; the other writers know them from the rows. tests/caching/test_invalidation.py
 proves every writer of every model listed here, and `connect` refuses a listed model whose
