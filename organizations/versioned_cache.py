@@ -8,16 +8,88 @@ stored late under an old token (a reader racing a writer) is simply never used.
 Replacement happens at once and again when the current transaction commits: a reader between a
 write and its commit may store the old state under the intermediate token, which the second
 replacement abandons. A cache outage is logged and costs speed, never an answer.
+
+A request makes several such lookups one after the other (its key, its organization, its service,
+its answer), each a round trip. Inside `versioned_reads_primed(identity)`, what the last block of
+the same identity read is read first, in one round trip, and the lookups take their values from
+there (what was not read then is read as before). Only when each value is read changes, a little
+earlier in the same request, never which value counts: every entry is still checked against its
+tokens, read in the same round trip, and a block's own writes drop what it had read of them.
 """
 
 import logging
 import uuid
+from collections.abc import Hashable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+# Per identity, the keys its last primed block read: a hint only, bounded.
+_READ_SETS: dict[Hashable, tuple[str, ...]] = {}
+READ_SETS_MAX = 4096
+
+
+@dataclass
+class _Primed:
+    values: dict[str, Any]  # None: read, and absent
+    read: list[str] = field(default_factory=list)
+
+
+_primed: ContextVar[_Primed | None] = ContextVar("versioned_reads_primed", default=None)
+
+
+@contextmanager
+def versioned_reads_primed(identity: Hashable) -> Iterator[None]:
+    """Versioned lookups inside the block start from one round trip: what the last block of this
+    `identity` read (a request's kind and what it names, say)."""
+    keys = _READ_SETS.get(identity, ())
+    values: dict[str, Any] = {}
+    if keys:
+        try:
+            found = cache.get_many(keys)
+        except Exception:  # noqa: BLE001 - the lookups will meet the outage themselves
+            logger.exception("cache unreachable; not primed")
+        else:
+            values = {key: found.get(key) for key in keys}
+    state = _Primed(values)
+    token = _primed.set(state)
+    try:
+        yield
+    finally:
+        _primed.reset(token)
+        if state.read:
+            if len(_READ_SETS) >= READ_SETS_MAX and identity not in _READ_SETS:
+                del _READ_SETS[next(iter(_READ_SETS))]  # the oldest
+            _READ_SETS[identity] = tuple(dict.fromkeys(state.read))
+
+
+def _get_many(version_keys: tuple[str, ...], entry_key: str) -> dict[str, Any]:
+    """`cache.get_many` of the tokens and the entry, taking what the primed block already read. An
+    entry is taken once: the caller may change the value in place, so a second lookup reads it again."""
+    keys = [*version_keys, entry_key]
+    state = _primed.get()
+    if state is None:
+        return cache.get_many(keys)
+    state.read.extend(keys)
+    found = {key: state.values[key] for key in keys if state.values.get(key) is not None}
+    rest = [key for key in keys if key not in state.values]
+    state.values.pop(entry_key, None)
+    if rest:
+        found.update(cache.get_many(rest))
+    return found
+
+
+def _forget(keys: Iterable[str]) -> None:
+    """A write: what the primed block read of these keys is no longer what the cache holds."""
+    state = _primed.get()
+    if state is not None:
+        for key in keys:
+            state.values.pop(key, None)
 
 
 class CacheUnavailable(Exception):
@@ -33,8 +105,9 @@ def versioned_get_many(version_keys: tuple[str, ...], entry_key: str) -> tuple[s
     """`versioned_get` of an entry that depends on several versions (each replaced by its own writes):
     the current tokens, as one, and the entry's value when it was stored under all of them (else None)."""
     try:
-        found = cache.get_many([*version_keys, entry_key])
+        found = _get_many(version_keys, entry_key)
         missing = [key for key in version_keys if found.get(key) is None]
+        _forget(missing)
         for key in missing:
             cache.add(key, uuid.uuid4().hex, timeout=None)  # two first readers: one token wins
         if missing:
@@ -51,6 +124,7 @@ def versioned_get_many(version_keys: tuple[str, ...], entry_key: str) -> tuple[s
 
 
 def versioned_set(entry_key: str, version: str, value: Any, timeout: int) -> None:
+    _forget([entry_key])
     try:
         cache.set(entry_key, (version, value), timeout=timeout)
     except Exception:  # noqa: BLE001
@@ -58,6 +132,7 @@ def versioned_set(entry_key: str, version: str, value: Any, timeout: int) -> Non
 
 
 def _replace(version_keys: tuple[str, ...]) -> None:
+    _forget(version_keys)
     try:
         cache.set_many({key: uuid.uuid4().hex for key in version_keys}, timeout=None)
     except Exception:  # noqa: BLE001 - entries still expire with their own timeouts

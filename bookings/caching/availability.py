@@ -30,8 +30,8 @@ from django.conf import settings
 from django.utils import timezone as djtz
 
 from bookings.availability import Slot
-from organizations.versioned_cache import CacheUnavailable, version_replace, versioned_get, versioned_set
 from organizations.models import Organization
+from organizations.versioned_cache import CacheUnavailable, version_replace, versioned_get, versioned_set
 
 PREFIX = "availability"
 # The answer a caller caches (the availability view's rendered JSON bytes).

@@ -31,10 +31,10 @@ from typing import TypeVar, cast
 from django.conf import settings
 
 from bookings.availability import service_locations_prefetch
-from organizations.versioned_cache import CacheUnavailable, version_replace, versioned_get_many, versioned_set
 from bookings.models import WebhookEndpoint
 from bookings.selectors import service_for_key, staff_by_ref
 from organizations.models import ApiKey, Organization, Service, StaffMember
+from organizations.versioned_cache import CacheUnavailable, version_replace, versioned_get_many, versioned_set
 
 VERSION_KEY = "catalog:version"  # of every organization: replaced by writes of unknown organizations
 T = TypeVar("T")

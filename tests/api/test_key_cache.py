@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from organizations.keys import api_key_authenticate, api_key_revoke, session_token_issue
 from organizations.errors import NotAuthenticated
+from organizations.keys import api_key_authenticate, api_key_revoke, session_token_issue
 from organizations.models import ApiKey
 from tests.factories import future_day, make_customer, make_key, make_location, make_org, make_service, make_staff
 

@@ -10,6 +10,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from bookings.api.fields import MAX_INT, parse_aware_datetime
+from bookings.api.primed_reads import VersionedReadsPrimedMixin
 from bookings.api.schema import error_responses
 from bookings.availability import Slot, find_slots
 from bookings.caching.availability import availability_cached
@@ -45,7 +46,8 @@ class PublicAvailabilitySerializer(serializers.Serializer):
     slots = PublicSlotSerializer(many=True)
 
 
-class PublicAvailabilityView(APIView):
+class PublicAvailabilityView(VersionedReadsPrimedMixin, APIView):
+    primed_by_query = True
     allowed_key_kinds = PUBLIC_KEY_KINDS
     missing_key_message = "Missing x-kordless-key header"
     wrong_kind_message = PUBLIC_WRONG_KIND_MESSAGE

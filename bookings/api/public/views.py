@@ -16,6 +16,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from bookings.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotentCreateMixin
+from bookings.api.primed_reads import VersionedReadsPrimedMixin
 from bookings.api.public.availability import PUBLIC_KEY_KINDS, PUBLIC_WRONG_KIND_MESSAGE
 from bookings.api.public.serializers import (
     PublicBookingCreatedSerializer,
@@ -50,7 +51,7 @@ def booking_rate_limit(request: Request) -> None:
         raise RateLimited(retry_after=max(1, usage["time_left"]))
 
 
-class PublicBookingCreateView(IdempotentCreateMixin, APIView):
+class PublicBookingCreateView(VersionedReadsPrimedMixin, IdempotentCreateMixin, APIView):
     allowed_key_kinds = PUBLIC_KEY_KINDS
     missing_key_message = "Missing x-kordless-key header"
     wrong_kind_message = PUBLIC_WRONG_KIND_MESSAGE
