@@ -31,7 +31,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 # Per identity, the keys its last primed block read: a hint only, bounded.
 _READ_SETS: dict[Hashable, tuple[str, ...]] = {}
-READ_SETS_MAX = 4096
+READ_SETS_MAX = 2048
 
 
 @dataclass
@@ -63,9 +63,16 @@ def versioned_reads_primed(identity: Hashable) -> Iterator[None]:
     finally:
         _primed.reset(token)
         if state.read:
-            if len(_READ_SETS) >= READ_SETS_MAX and identity not in _READ_SETS:
-                del _READ_SETS[next(iter(_READ_SETS))]  # the oldest
-            _READ_SETS[identity] = tuple(dict.fromkeys(state.read))
+            _read_set_remember(identity, tuple(dict.fromkeys(state.read)))
+
+
+def _read_set_remember(identity: Hashable, keys: tuple[str, ...]) -> None:
+    if len(_READ_SETS) >= READ_SETS_MAX and identity not in _READ_SETS:
+        try:
+            del _READ_SETS[next(iter(_READ_SETS))]  # the oldest
+        except (KeyError, RuntimeError, StopIteration):  # another thread evicted it first
+            pass
+    _READ_SETS[identity] = keys
 
 
 def _get_many(version_keys: tuple[str, ...], entry_key: str) -> dict[str, Any]:

@@ -100,3 +100,14 @@ def test_a_cache_outage_while_priming_is_met_by_the_lookups_as_before():
                 versioned_get("version:e", "entry:e")
     with versioned_reads_primed("outage"):
         assert versioned_get("version:e", "entry:e")[1] == "E"
+
+
+def test_the_hints_kept_are_bounded(monkeypatch):
+    from organizations import versioned_cache
+
+    monkeypatch.setattr(versioned_cache, "READ_SETS_MAX", 3)
+    monkeypatch.setattr(versioned_cache, "_READ_SETS", {})
+    for n in range(5):
+        with versioned_reads_primed(f"bounded-{n}"):
+            versioned_get("version:f", f"entry:f{n}")
+    assert list(versioned_cache._READ_SETS) == ["bounded-2", "bounded-3", "bounded-4"]
