@@ -11,7 +11,7 @@ into rounds: a batch of requests to one, then the same kind of batch to the othe
 swapped every round. Each batch's CPU (gunicorn, every PostgreSQL process, the whole machine) is
 read before and after it; only one server is busy at a time, so the batch's figures are its own.
 
-Phases: availability with the answer and catalog caches off, availability answered from the cache
+Phases: availability with the answer, catalog and API key caches off, availability answered from the cache
 (every day asked once before), and creates of distinct slots. Printed for each: the median over the
 rounds of each checkout's CPU ms per request, and the median of the rounds' ratios (this / base).
 Every answer must be a 200 or 201; a batch with any other counts as a failure of the run.
@@ -149,7 +149,7 @@ def main() -> int:
     rng.shuffle(slots)
     failures = 0
     log = tempfile.NamedTemporaryFile("w+", prefix="http_ab-gunicorn-", suffix=".log", delete=False)
-    caches_off = {"AVAILABILITY_CACHE_SECONDS": "0", "CATALOG_CACHE_SECONDS": "0"}
+    caches_off = {"AVAILABILITY_CACHE_SECONDS": "0", "CATALOG_CACHE_SECONDS": "0", "API_KEY_CACHE_SECONDS": "0"}
     measured, spare = slots[: rounds * size], slots[rounds * size : rounds * size + workers * 8]
     phases = [  # (name, the servers' settings, a warm-up's requests, the measured requests)
         ("availability, caches off", caches_off, lambda v: availability_jobs(v, asked[: workers * 8]),

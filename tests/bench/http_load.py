@@ -6,7 +6,7 @@ Bounded by design: a fixed number of requests per phase, a fixed number of clien
 time cap per phase. The workers share the local Redis as their cache (as production's REDIS_URL)
 when it answers. Phases:
 
-0. availability with the answer and catalog caches off, for comparison;
+0. availability with the answer, catalog and API key caches off, for comparison;
 1. availability: GET /public/availability for one day, over 60 days;
 2. create (distinct slots): POST /public/bookings, every request a different host and time, each
    client sending again as soon as it is answered (the capacity, and the latency at capacity);
@@ -561,9 +561,9 @@ def main() -> int:
 
     log = tempfile.NamedTemporaryFile("w+", prefix="http_load-gunicorn-", suffix=".log", delete=False)
     results = []
-    # The same availability requests with the answer and catalog caches off, for comparison.
+    # The same availability requests with the answer, catalog and API key caches off, for comparison.
     port = free_port()
-    caches_off = {"AVAILABILITY_CACHE_SECONDS": "0", "CATALOG_CACHE_SECONDS": "0"}
+    caches_off = {"AVAILABILITY_CACHE_SECONDS": "0", "CATALOG_CACHE_SECONDS": "0", "API_KEY_CACHE_SECONDS": "0"}
     server = start_server(database_url, port, workers, log, **caches_off, **shared)
     try:
         run_phase("warm-up", port, availability_jobs[: workers * 8], workers * 2, time_cap)
