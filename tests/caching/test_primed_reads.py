@@ -111,3 +111,61 @@ def test_the_hints_kept_are_bounded(monkeypatch):
         with versioned_reads_primed(f"bounded-{n}"):
             versioned_get("version:f", f"entry:f{n}")
     assert list(versioned_cache._READ_SETS) == ["bounded-2", "bounded-3", "bounded-4"]
+
+
+@pytest.mark.django_db
+def test_a_create_naming_a_host_named_before_reads_the_cache_once(settings, demo, round_trips):
+    from datetime import UTC, timedelta
+
+    from organizations.models import Service
+    from tests.factories import local_dt
+
+    settings.REDIS_URL = "redis://shared"
+    hosts = list(Service.objects.get(organization__slug="acme-salon", slug="haircut").staff.all()[:2])
+    assert len(hosts) == 2
+
+    def create(hour: int, host):
+        start = local_dt("America/New_York", future_day(weekday=2), hour).astimezone(UTC)
+        body = {
+            "org_slug": "acme-salon",
+            "service_slug": "haircut",
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(minutes=60)).isoformat(),
+            "timezone": "America/New_York",
+            "host_id": str(host.uuid),
+            "contact": {"name": "Jane Doe", "email": "jane@example.com", "phone": "+1234567890"},
+        }
+        client = APIClient(HTTP_X_KORDLESS_KEY=demo["keys"]["public"])
+        return client.post("/api/calendar/v1/public/bookings", body, format="json")
+
+    first = create(10, hosts[0])
+    assert first.status_code == 201, first.json()
+    assert create(11, hosts[1]).status_code == 201
+    round_trips.clear()
+    assert create(12, hosts[0]).status_code == 201
+    assert len(round_trips) == 1  # the key, the organization, the service, the host, the endpoints
+
+
+def peek_request(body: bytes, content_type: str = "application/json"):
+    from django.test import RequestFactory
+
+    return RequestFactory().post("/x", body, content_type=content_type)
+
+
+@pytest.mark.parametrize(
+    "body, content_type, found",
+    [
+        (b'{"org_slug": "a", "host_id": "h-1"}', "application/json", "h-1"),
+        (b'{"host_id":"h-2"}', "application/json; charset=utf-8", "h-2"),
+        (b'{"org_slug": "a"}', "application/json", ""),
+        (b'{"host_id": null}', "application/json", ""),
+        (b"host_id=h-3", "application/x-www-form-urlencoded", ""),
+        (b'{"host_id": "h-4", "notes": "' + b"x" * 20_000 + b'"}', "application/json", ""),  # too big to peek
+    ],
+)
+def test_a_body_field_is_peeked_at_only_in_a_small_json_body(body, content_type, found):
+    from bookings.api.primed_reads import body_field_peeked
+
+    request = peek_request(body, content_type)
+    assert body_field_peeked(request, "host_id") == found
+    assert request.body == body  # still there for the view to parse

@@ -52,6 +52,7 @@ def booking_rate_limit(request: Request) -> None:
 
 
 class PublicBookingCreateView(VersionedReadsPrimedMixin, IdempotentCreateMixin, APIView):
+    primed_by_body_field = "host_id"  # the host's row is one more lookup
     allowed_key_kinds = PUBLIC_KEY_KINDS
     missing_key_message = "Missing x-kordless-key header"
     wrong_kind_message = PUBLIC_WRONG_KIND_MESSAGE
