@@ -2,7 +2,9 @@
 
 Every API request authenticates, so a key's row is cached (`API_KEY_CACHE_SECONDS`, only with a
 cache every process shares, `REDIS_URL`: a revocation must reach every process at once) under one
-version for every key (organizations/versioned_cache.py). Every write of a key row replaces it, a
+version for every key (organizations/versioned_cache.py). It is read from the cache only where the
+request's cached lookups are primed (bookings/api/primed_reads.py): there it comes in the round trip
+they make anyway, where a round trip of its own would cost more than the compiled query. Every write of a key row replaces it, a
 revocation above all: a revoked key is refused from the moment its revocation commits, as before.
 A new key needs nothing (an unknown secret is never cached), and `last_used_at`, refreshed once a
 minute, is written past the notifying manager and through to the cache entry. Customer keys are
@@ -23,7 +25,13 @@ from organizations.compiled import CompiledQuery
 from organizations.errors import Forbidden, NotAuthenticated
 from organizations.models import ApiKey, Customer, Organization
 from organizations.signals import rows_written
-from organizations.versioned_cache import CacheUnavailable, version_replace, versioned_get, versioned_set
+from organizations.versioned_cache import (
+    CacheUnavailable,
+    version_replace,
+    versioned_get,
+    versioned_reads_are_primed,
+    versioned_set,
+)
 
 # Writing last_used_at on every request would turn every read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -125,7 +133,7 @@ def _key_row(secret_hash: str) -> ApiKey | None:
 
 def _key_by_hash(secret_hash: str) -> tuple[ApiKey | None, str | None]:
     """The key row (None: no such key) and the cache version it was read under (None: not cached)."""
-    if not _key_cache_on():
+    if not (_key_cache_on() and versioned_reads_are_primed()):
         return _key_row(secret_hash), None
     try:
         version, key = versioned_get(KEY_VERSION, api_key_cache_key(secret_hash))

@@ -75,6 +75,11 @@ def _read_set_remember(identity: Hashable, keys: tuple[str, ...]) -> None:
     _READ_SETS[identity] = keys
 
 
+def versioned_reads_are_primed() -> bool:
+    """Whether the current code runs inside `versioned_reads_primed`."""
+    return _primed.get() is not None
+
+
 def _get_many(version_keys: tuple[str, ...], entry_key: str) -> dict[str, Any]:
     """`cache.get_many` of the tokens and the entry, taking what the primed block already read. An
     entry is taken once: the caller may change the value in place, so a second lookup reads it again."""
