@@ -13,6 +13,9 @@ from organizations.errors import NotAuthenticated
 from organizations.keys import api_key_authenticate
 from organizations.models import ApiKey
 
+# Every header `presented_secret` reads a key from (what tells one presented key from another).
+KEY_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_X_KORDLESS_KEY", "HTTP_X_API_KEY")
+
 
 def presented_secret(request: HttpRequest | Request) -> str | None:
     """The key a request presents, or None when it presents none.

@@ -15,10 +15,9 @@ from django.http import HttpRequest
 from django.http.request import RawPostDataException
 from django.http.response import HttpResponseBase
 
+from organizations.auth import KEY_HEADERS
 from organizations.versioned_cache import versioned_reads_primed
 
-# Where a key may be presented (organizations.auth.presented_secret).
-KEY_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_X_KORDLESS_KEY", "HTTP_X_API_KEY")
 # A body is peeked at only when small: a booking's JSON is a few hundred bytes.
 PEEK_MAX_BYTES = 16_384
 

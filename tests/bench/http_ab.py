@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 from tests.bench.http_load import (
     BASE_DIR,
+    CACHES_OFF,
     ORG_SLUG,
     SERVICE_SLUG,
     TZ,
@@ -149,10 +150,9 @@ def main() -> int:
     rng.shuffle(slots)
     failures = 0
     log = tempfile.NamedTemporaryFile("w+", prefix="http_ab-gunicorn-", suffix=".log", delete=False)
-    caches_off = {"AVAILABILITY_CACHE_SECONDS": "0", "CATALOG_CACHE_SECONDS": "0", "API_KEY_CACHE_SECONDS": "0"}
     measured, spare = slots[: rounds * size], slots[rounds * size : rounds * size + workers * 8]
     phases = [  # (name, the servers' settings, a warm-up's requests, the measured requests)
-        ("availability, caches off", caches_off, lambda v: availability_jobs(v, asked[: workers * 8]),
+        ("availability, caches off", CACHES_OFF, lambda v: availability_jobs(v, asked[: workers * 8]),
          lambda v: availability_jobs(v, asked)),
         ("availability, cached", {}, lambda v: availability_jobs(v, days), lambda v: availability_jobs(v, asked)),
         ("create, distinct slots", {}, lambda v: create_jobs(v, spare), lambda v: create_jobs(v, measured)),

@@ -450,6 +450,10 @@ def redis_url() -> str:
         return ""
 
 
+# The server's settings for the phases with the caches off: the answers, the catalog, the key rows.
+CACHES_OFF = {"AVAILABILITY_CACHE_SECONDS": "0", "CATALOG_CACHE_SECONDS": "0", "API_KEY_CACHE_SECONDS": "0"}
+
+
 def start_server(
     database_url: str,
     port: int,
@@ -563,8 +567,7 @@ def main() -> int:
     results = []
     # The same availability requests with the answer, catalog and API key caches off, for comparison.
     port = free_port()
-    caches_off = {"AVAILABILITY_CACHE_SECONDS": "0", "CATALOG_CACHE_SECONDS": "0", "API_KEY_CACHE_SECONDS": "0"}
-    server = start_server(database_url, port, workers, log, **caches_off, **shared)
+    server = start_server(database_url, port, workers, log, **CACHES_OFF, **shared)
     try:
         run_phase("warm-up", port, availability_jobs[: workers * 8], workers * 2, time_cap)
         results.append(

@@ -115,28 +115,15 @@ def test_the_hints_kept_are_bounded(monkeypatch):
 
 @pytest.mark.django_db
 def test_a_create_naming_a_host_named_before_reads_the_cache_once(settings, demo, round_trips):
-    from datetime import UTC, timedelta
-
     from organizations.models import Service
-    from tests.factories import local_dt
+    from tests.api.public.test_public_create import payload, post, slot
 
     settings.REDIS_URL = "redis://shared"
     hosts = list(Service.objects.get(organization__slug="acme-salon", slug="haircut").staff.all()[:2])
     assert len(hosts) == 2
 
     def create(hour: int, host):
-        start = local_dt("America/New_York", future_day(weekday=2), hour).astimezone(UTC)
-        body = {
-            "org_slug": "acme-salon",
-            "service_slug": "haircut",
-            "starts_at": start.isoformat(),
-            "ends_at": (start + timedelta(minutes=60)).isoformat(),
-            "timezone": "America/New_York",
-            "host_id": str(host.uuid),
-            "contact": {"name": "Jane Doe", "email": "jane@example.com", "phone": "+1234567890"},
-        }
-        client = APIClient(HTTP_X_KORDLESS_KEY=demo["keys"]["public"])
-        return client.post("/api/calendar/v1/public/bookings", body, format="json")
+        return post(APIClient(), payload(slot(hour), host_id=str(host.uuid)), demo["keys"]["public"])
 
     first = create(10, hosts[0])
     assert first.status_code == 201, first.json()
