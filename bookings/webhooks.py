@@ -27,18 +27,30 @@ EVENT_TYPES = (
 
 def webhook_emit(*, organization: Organization, event_type: str, data: dict[str, Any]) -> WebhookEvent:
     """Write the event and one pending delivery per active endpoint that subscribes to it."""
+    event = webhook_event_row(organization=organization, event_type=event_type, data=data)
+    event.save(force_insert=True)
+    webhook_deliveries_queue(event)
+    return event
+
+
+def webhook_event_row(*, organization: Organization, event_type: str, data: dict[str, Any]) -> WebhookEvent:
+    """The event, not yet saved (a new booking's rides with its INSERT); once it is, its deliveries
+    are `webhook_deliveries_queue`'s."""
     assert event_type in EVENT_TYPES, event_type
-    event = WebhookEvent.objects.create(organization=organization, type=event_type, data=data)
-    if not webhook_endpoints_exist_cached(organization.pk):
-        return event
+    return WebhookEvent(organization=organization, type=event_type, data=data)
+
+
+def webhook_deliveries_queue(event: WebhookEvent) -> None:
+    """One pending delivery of a saved event per active endpoint of its organization that subscribes to it."""
+    if not webhook_endpoints_exist_cached(event.organization_id):
+        return
     now = timezone.now()
-    endpoints = WebhookEndpoint.objects.filter(organization=organization, active=True)
+    endpoints = WebhookEndpoint.objects.filter(organization_id=event.organization_id, active=True)
     WebhookDelivery.objects.bulk_create(
         WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now)
         for endpoint in endpoints
-        if endpoint.wants(event_type)
+        if endpoint.wants(event.type)
     )
-    return event
 
 
 def booking_event_data(booking: Booking) -> dict[str, Any]:

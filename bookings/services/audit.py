@@ -10,7 +10,16 @@ AuditValue = str | dict[str, str | int] | None
 def audit_record(
     *, booking: Booking, action: str, actor: Actor, from_value: AuditValue = None, to_value: AuditValue = None
 ) -> BookingEvent:
-    return BookingEvent.objects.create(
+    event = audit_row(booking=booking, action=action, actor=actor, from_value=from_value, to_value=to_value)
+    event.save(force_insert=True)
+    return event
+
+
+def audit_row(
+    *, booking: Booking, action: str, actor: Actor, from_value: AuditValue = None, to_value: AuditValue = None
+) -> BookingEvent:
+    """The audit row of a change, not yet saved (a new booking's rides with its INSERT)."""
+    return BookingEvent(
         booking=booking,
         action=action,
         actor=actor.label,

@@ -2,21 +2,21 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Model, Sum
 from django.utils import timezone as djtz
 
-from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, Participant, RecurringSeries
+from bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, Participant, RecurringSeries, WebhookEvent
 from bookings.notifications import booking_rescheduled_queue, participant_left_queue
 from bookings.payments.checkout import DepositCheckout
 from bookings.services.actors import Actor
-from bookings.services.audit import audit_record
+from bookings.services.audit import audit_record, audit_row
 from bookings.services.custom_fields import CustomFieldValue
 from bookings.services.quorum import session_confirm_on_quorum
-from bookings.services.reservation import Reservation, SlotLocks, row_insert, slot_reserve
-from bookings.webhooks import booking_event_data, webhook_emit
+from bookings.services.reservation import Reservation, SlotLocks, row_insert_with, slot_reserve
+from bookings.webhooks import booking_event_data, webhook_deliveries_queue, webhook_emit, webhook_event_row
 from holds.models import Hold
 from organizations.errors import Conflict, NotFound, Unprocessable
 from organizations.models import Customer, Location, Service, StaffMember, Team
@@ -122,12 +122,25 @@ def _booking_insert(reservation: Reservation, draft: BookingDraft, *, is_group: 
             "payment_redirect_url": checkout.url,
         }
         deposit = checkout.amount_minor
-    booking = row_insert(
+    # The staff row already read, when there is one: the event shows its uuid without a query.
+    staff = {"staff": reservation.staff} if reservation.staff is not None else {"staff_id": reservation.staff_id}
+
+    def created_rows(booking: Booking) -> list[Model]:
+        """Its audit row and its webhook event, inserted with it (one statement on PostgreSQL)."""
+        return [
+            audit_row(booking=booking, action="created", actor=draft.actor, to_value=draft.status),
+            webhook_event_row(
+                organization=location.organization, event_type="booking.created", data=booking_event_data(booking)
+            ),
+        ]
+
+    booking, (_audit, event) = row_insert_with(
         Booking,
+        created_rows,
         organization=location.organization,
         service=service,
         location=location,
-        staff_id=reservation.staff_id,
+        **staff,
         team=draft.team,
         customer=draft.customer,
         status=draft.status,
@@ -151,10 +164,7 @@ def _booking_insert(reservation: Reservation, draft: BookingDraft, *, is_group: 
         **draft.contact_fields(),
         **identity,
     )
-    if reservation.staff is not None and reservation.staff.pk == booking.staff_id:
-        booking.staff = reservation.staff  # already read: the event below shows its uuid without a query
-    audit_record(booking=booking, action="created", actor=draft.actor, to_value=draft.status)
-    webhook_emit(organization=location.organization, event_type="booking.created", data=booking_event_data(booking))
+    webhook_deliveries_queue(cast(WebhookEvent, event))
     return booking
 
 

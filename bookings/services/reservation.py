@@ -12,7 +12,7 @@ recurring series, several customers into one class) collects the keys of all of 
 `slots_locks`, locks once, and passes the held locks to each `slot_reserve`.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from bookings.availability import Slot, slot_check
 from bookings.locking import lock_key, resources_lock
 from bookings.models import Booking
 from holds.models import Hold
+from organizations.compiled import insert_with_riders
 from organizations.errors import Conflict, Unprocessable
 from organizations.models import Location, Service, StaffMember, Team
 
@@ -134,4 +135,16 @@ def row_insert(model: type[M], **fields: Any) -> M:
         return model._default_manager.create(**fields)
     except IntegrityError as exc:
         transaction.set_rollback(True)  # the transaction is aborted; nothing more may run in it
+        raise Conflict() from exc
+
+
+def row_insert_with(
+    model: type[M], riders: Callable[[M], Sequence[models.Model]], **fields: Any
+) -> tuple[M, list[models.Model]]:
+    """`row_insert`, and the new rows `riders(row)` gives inserted with it (organizations.compiled's
+    `insert_with_riders`: in the same statement on PostgreSQL); returns the row and them."""
+    try:
+        return insert_with_riders(lambda: model._default_manager.create(**fields), riders)
+    except IntegrityError as exc:
+        transaction.set_rollback(True)
         raise Conflict() from exc
