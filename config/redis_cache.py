@@ -7,11 +7,16 @@ the object is thread-safe and the pool is shared anyway, so one per pool is kept
 Django's `incr` asks EXISTS, then INCRBY (a missing key must raise, not start at 0 with no
 expiry). The rate limits increment on every counted request, so both run as one script here.
 
+`count` adds one to a counter, creating it with its expiry when it is new, as one script: the rate
+limits' counters (organizations.rate_counts), which django-ratelimit counts in two round trips.
+
 `set_many` without expiry (the cache versions every booking replaces) is one MSET, where Django
 builds a pipeline for the expiries it would add. Keys are not checked against memcached's limits
 (length, spaces, control characters: Django warns of them for every backend, one character at a
 time on every operation): Redis has none of them, and this backend is only ever Redis.
 """
+
+from typing import cast
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
@@ -22,12 +27,21 @@ end
 return false
 """
 
+COUNT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
+
 
 class ReusedClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}
         self._incr_scripts = {}
+        self._count_scripts = {}
 
     # _get_connection_pool and _client are Django's RedisCacheClient internals (this class's reason
     # to exist), which django-stubs leaves out.
@@ -48,6 +62,13 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
             raise ValueError(f"Key '{key}' not found.")
         return value
 
+    def count(self, key, timeout):
+        client = self.get_client(key, write=True)
+        script = self._count_scripts.get(id(client))
+        if script is None:
+            script = self._count_scripts[id(client)] = client.register_script(COUNT)
+        return int(script(keys=[key], args=[timeout]))
+
     def set_many(self, data, timeout):
         if timeout is not None:
             return super().set_many(data, timeout)
@@ -58,6 +79,11 @@ class ReusedClientRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusedClientRedisCacheClient
+
+    def count(self, key, timeout, version=None):
+        """One more at `key` (1 when it is new, expiring after `timeout` seconds); the new count."""
+        client = cast(ReusedClientRedisCacheClient, self._cache)  # the client class __init__ sets
+        return client.count(self.make_and_validate_key(key, version=version), self.get_backend_timeout(timeout))
 
     def validate_key(self, key):
         """Any key Redis takes (see the module): no memcached warnings."""

@@ -62,3 +62,42 @@ def test_keys_with_spaces_and_of_any_length_are_stored_without_warnings(redis_ca
     redis_cache.set(long_key, 2, timeout=30)
     assert redis_cache.get_many(["a key with spaces", long_key]) == {"a key with spaces": 1, long_key: 2}
     assert [w for w in recwarn if "memcached" in str(w.message).lower()] == []
+
+
+def test_count_starts_a_counter_with_its_expiry_and_adds_one_keeping_it(redis_cache):
+    client = redis_cache._cache.get_client("hits")
+    key = redis_cache.make_and_validate_key("window")
+    assert redis_cache.count("window", 65) == 1
+    assert 60 < client.ttl(key) <= 65
+    client.expire(key, 30)
+    assert [redis_cache.count("window", 65) for _ in range(3)] == [2, 3, 4]
+    assert 0 < client.ttl(key) <= 30  # the window's expiry, not moved by counting
+    assert redis_cache.get("window") == 4  # the value as the cache reads it
+
+
+def test_a_request_count_counts_the_same_budget_as_django_ratelimit_in_one_round_trip(redis_cache, settings):
+    from django.core.cache import caches
+    from django_ratelimit.core import get_usage
+
+    from organizations.rate_counts import request_count
+
+    settings.CACHES = {**settings.CACHES, "ratelimit": {"BACKEND": "config.redis_cache.ReusedClientRedisCache",
+                                                          "LOCATION": REDIS_URL, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}  # fmt: skip
+    settings.RATELIMIT_USE_CACHE = "ratelimit"
+    client = caches["ratelimit"]._cache.get_client()
+    request_count("warm-up", "key-1", "3/m")  # the script loaded into this Redis (once per server)
+    sent = []
+    original = client.execute_command
+    client.execute_command = lambda *args, **kwargs: sent.append(args[0]) or original(*args, **kwargs)
+    try:
+        ours = [request_count("g", "key-1", "3/m") for _ in range(2)]
+        trips = len(sent)
+        theirs = get_usage(None, group="g", key=lambda _g, _r: "key-1", rate="3/m", increment=True)
+        last = request_count("g", "key-1", "3/m")
+    finally:
+        client.execute_command = original
+    assert [u["count"] for u in [*ours, theirs, last]] == [1, 2, 3, 4]
+    assert [u["should_limit"] for u in [*ours, theirs, last]] == [False, False, False, True]
+    assert 0 <= last["time_left"] <= 60 and last["time_left"] == theirs["time_left"]
+    assert trips == 2  # one round trip each (django-ratelimit's: ADD, then INCR)
+    assert request_count("g", "key-2", "3/m")["count"] == 1  # another budget

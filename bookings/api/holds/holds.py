@@ -1,7 +1,6 @@
 """The holds API: `POST /api/v1/bookings/hold` and `DELETE /api/v1/bookings/hold/{hold_id}`."""
 
 from django.conf import settings
-from django_ratelimit.core import get_usage
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -19,6 +18,7 @@ from organizations.auth import request_api_key
 from organizations.errors import RateLimited
 from organizations.keys import key_organization_ids
 from organizations.models import ApiKey
+from organizations.rate_counts import request_count
 
 HOLD_KEY_KINDS = (ApiKey.Kind.SESSION, ApiKey.Kind.BUSINESS, ApiKey.Kind.HUB)
 
@@ -36,7 +36,7 @@ def hold_rate_limit(request: Request) -> None:
     if key.kind == ApiKey.Kind.SESSION:
         limits.insert(0, ("hold-create-address", settings.HOLD_ADDRESS_RATE_LIMIT, client_address(request)))
     for group, rate, value in limits:
-        usage = get_usage(request, group=group, key=lambda group, req, value=value: value, rate=rate, increment=True)
+        usage = request_count(group, value, rate)
         if usage and usage["should_limit"]:
             raise RateLimited(retry_after=max(1, usage["time_left"]))
 

@@ -7,7 +7,6 @@ and per key (SESSION_RATE_LIMIT).
 """
 
 from django.conf import settings
-from django_ratelimit.core import get_usage
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -20,6 +19,7 @@ from organizations.auth import request_api_key
 from organizations.errors import RateLimited
 from organizations.keys import session_token_issue
 from organizations.models import ApiKey
+from organizations.rate_counts import request_count
 
 
 class SessionTokenSerializer(serializers.Serializer):
@@ -34,7 +34,7 @@ def session_rate_limit(request: Request) -> None:
         ("session-create-key", settings.SESSION_RATE_LIMIT, str(request_api_key(request).pk)),
     )
     for group, rate, value in limits:
-        usage = get_usage(request, group=group, key=lambda group, req, value=value: value, rate=rate, increment=True)
+        usage = request_count(group, value, rate)
         if usage and usage["should_limit"]:
             raise RateLimited(retry_after=max(1, usage["time_left"]))
 

@@ -5,7 +5,6 @@ Views stay thin: check the request, call one service, shape the answer the contr
 
 from django.conf import settings
 from django.http import HttpResponse
-from django_ratelimit.core import get_usage
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -33,6 +32,7 @@ from bookings.selectors import booking_by_ref, location_by_ref, participant_by_r
 from bookings.services.lookup import booking_lookup
 from bookings.services.public_booking import PreparedPublicBooking, public_booking_create, public_booking_prepare
 from organizations.errors import NotFound, RateLimited, Unprocessable
+from organizations.rate_counts import request_count
 
 RATE_GROUP = "public-booking-create"
 ERRORS = error_responses(400, 401, 404, 409, 422, 429)
@@ -40,13 +40,7 @@ ERRORS = error_responses(400, 401, 404, 409, 422, 429)
 
 def booking_rate_limit(request: Request) -> None:
     """django-ratelimit's counter, per API key: BOOKING_RATE_LIMIT create attempts per window."""
-    usage = get_usage(
-        request,
-        group=RATE_GROUP,
-        key=lambda group, req: str(req.auth.pk),
-        rate=settings.BOOKING_RATE_LIMIT,
-        increment=True,
-    )
+    usage = request_count(RATE_GROUP, str(request.auth.pk), settings.BOOKING_RATE_LIMIT)
     if usage and usage["should_limit"]:
         raise RateLimited(retry_after=max(1, usage["time_left"]))
 
