@@ -5,9 +5,13 @@ in one round trip (`get_many`): the entry counts only if its token is the curren
 the token is therefore the whole invalidation, whatever the number of entries, and an entry
 stored late under an old token (a reader racing a writer) is simply never used.
 
-Replacement happens at once and again when the current transaction commits: a reader between a
-write and its commit may store the old state under the intermediate token, which the second
-replacement abandons. A cache outage is logged and costs speed, never an answer.
+A write outside a transaction replaces the tokens at once. Inside one, they are replaced when it
+commits (other readers meanwhile rightly see the state before it); and should the transaction itself
+read one of them first, that read replaces it at once, so the transaction never takes an entry
+stored before its own writes. A reader between the two replacements may store state under the
+intermediate token (the transaction's uncommitted state, even), which the second abandons; a
+transaction that rolls back replaces nothing it had not read. A cache outage is logged and costs
+speed, never an answer.
 
 A request makes several such lookups one after the other (its key, its organization, its service,
 its answer), each a round trip. Inside `versioned_reads_primed(identity)`, what the last block of
@@ -117,6 +121,7 @@ def versioned_get_many(version_keys: tuple[str, ...], entry_key: str) -> tuple[s
     """`versioned_get` of an entry that depends on several versions (each replaced by its own writes):
     the current tokens, as one, and the entry's value when it was stored under all of them (else None)."""
     try:
+        _written_replace(version_keys)
         found = _get_many(version_keys, entry_key)
         missing = [key for key in version_keys if found.get(key) is None]
         _forget(missing)
@@ -151,10 +156,39 @@ def _replace(version_keys: tuple[str, ...]) -> None:
         logger.exception("cache unreachable; %s not replaced", ", ".join(version_keys))
 
 
+class _AtCommit:
+    """A transaction's replacement of some tokens, as its on_commit callback. Until the transaction
+    ends, its presence there says that the transaction wrote what they cover (a savepoint rolled
+    back takes it away with the writes)."""
+
+    def __init__(self, version_keys: tuple[str, ...]):
+        self.version_keys = frozenset(version_keys)
+        self.replaced_at_once = False
+
+    def __call__(self) -> None:
+        _replace(tuple(self.version_keys))
+
+
 def version_replace(*version_keys: str) -> None:
-    """Abandon every entry stored under these tokens, now and once the transaction commits."""
+    """Abandon every entry stored under these tokens: now outside a transaction, else once it commits
+    (and at once should it read them first)."""
     if not version_keys:
         return
-    _replace(version_keys)
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: _replace(version_keys))
+    if not transaction.get_connection().in_atomic_block:
+        _replace(version_keys)
+        return
+    _forget(version_keys)
+    transaction.on_commit(_AtCommit(version_keys))
+
+
+def _written_replace(version_keys: Iterable[str]) -> None:
+    """Before a read inside a transaction: replace at once the tokens among `version_keys` its own
+    writes replace at commit (Django keeps the transaction's on_commit callbacks in run_on_commit)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return
+    wanted = set(version_keys)
+    for _savepoints, callback, _robust in connection.run_on_commit:
+        if isinstance(callback, _AtCommit) and not callback.replaced_at_once and wanted & callback.version_keys:
+            callback.replaced_at_once = True
+            _replace(tuple(callback.version_keys))

@@ -15,6 +15,7 @@ from bookings.services.bookings import participant_join
 from bookings.services.holds import hold_place, hold_release
 from bookings.services.status import booking_cancel
 from organizations.models import ApiKey, DateOverride, Service, TimeOff, WorkingHours
+from organizations.versioned_cache import versioned_get
 from tests.factories import (
     future_day,
     local_dt,
@@ -218,14 +219,31 @@ def test_a_joiner_takes_seats_of_a_class_at_once(api_client, salon):
     assert seats_at_ten() == left - 1
 
 
-def test_the_version_is_replaced_again_after_commit(salon, django_capture_on_commit_callbacks):
-    """A reader between the write and its commit may cache the old state: the commit abandons it."""
+def test_the_version_is_replaced_for_the_writers_own_reads_and_again_after_commit(
+    salon, django_capture_on_commit_callbacks
+):
+    """Others keep the state before a write until it commits; the writing transaction's own read
+    replaces the version first (a reader may cache uncommitted state under it: the commit abandons it)."""
     version_key = _version_key(salon["org"].pk)
+    before = versioned_get(version_key, "probe")[0]
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
             _time_off_ten(salon)
-            during = cache.get(version_key)
-    assert during is not None and cache.get(version_key) != during
+            assert cache.get(version_key) == before  # no round trip for it yet
+            during = versioned_get(version_key, "probe")[0]
+            assert during != before
+            assert versioned_get(version_key, "probe")[0] == during  # once
+    assert cache.get(version_key) not in (before, during)
+
+
+def test_a_write_rolled_back_replaces_nothing_it_had_not_read(salon, django_capture_on_commit_callbacks):
+    version_key = _version_key(salon["org"].pk)
+    before = versioned_get(version_key, "probe")[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            _time_off_ten(salon)
+            transaction.set_rollback(True)
+    assert versioned_get(version_key, "probe")[0] == before
 
 
 def _slot(starts_at: datetime) -> Slot:

@@ -1,5 +1,5 @@
-"""Every ORM writer of every model a cache depends on replaces the right version, at once and again
-at commit (bookings/caching/invalidation.py): an instance's save() and delete(), QuerySet.update()
+"""Every ORM writer of every model a cache depends on replaces the right version, for its own
+transaction's reads and again at commit (bookings/caching/invalidation.py): an instance's save() and delete(), QuerySet.update()
 and delete(), bulk_create(), bulk_update(), and for the many-to-many tables their manager's writes
 and the relation's add/remove/clear/set from either side.
 
@@ -49,6 +49,7 @@ from organizations.models import (
     TimeOff,
     WorkingHours,
 )
+from organizations.versioned_cache import versioned_get
 from tests.factories import (
     future_day,
     local_dt,
@@ -367,19 +368,29 @@ def worlds():
     return _world(), _world()
 
 
-def assert_replaced(write: Write, keys_of: Callable[[list[Model]], set[str]], watched: set[str], capture) -> set[str]:
-    """`write` replaces the versions `keys_of` its rows, and of the `watched` ones no other, at once
-    and again at commit. Returns those keys."""
-    for key in watched:
+def _before(keys) -> None:
+    """Set each version to "before", once what the test's earlier writes (its fixtures', in the same
+    transaction) replace for a read has been replaced: only the write under test may replace it now."""
+    for key in keys:
+        versioned_get(key, "probe")
         cache.set(key, "before", timeout=None)
+
+
+def assert_replaced(write: Write, keys_of: Callable[[list[Model]], set[str]], watched: set[str], capture) -> set[str]:
+    """`write` replaces the versions `keys_of` its rows, and of the `watched` ones no other: when a
+    read in its transaction asks for them, and again at commit. Returns those keys."""
+    _before(watched)
     with capture(execute=False) as callbacks:
         keys = keys_of(write())
-        during = {key: cache.get(key) for key in keys}
+        unread = {key: cache.get(key) for key in keys}
+        during = {key: versioned_get(key, "probe")[0] for key in keys}
     assert keys
     for key in keys:
-        assert during[key] not in (None, "before"), f"{key} not replaced by the write"
+        expected = "before" if key in watched else None  # a new organization's: never set
+        assert unread[key] == expected, f"{key} replaced before the commit, with no read in the transaction"
+        assert during[key] not in (None, "before"), f"{key} not replaced for a read after the write"
     for key in watched - keys:
-        assert cache.get(key) == "before", f"{key} replaced by a write of another organization"
+        assert versioned_get(key, "probe")[0] == "before", f"{key} replaced by a write of another organization"
     for callback in callbacks:
         callback()
     for key in keys:
@@ -455,19 +466,17 @@ def test_every_writer_replaces_the_catalog_version_of_its_organization(
 def test_a_new_grant_to_a_key_leaves_the_catalog_alone(model, writer, worlds):
     write = writer(model, worlds[0])
     keys = [VERSION_KEY, organization_version_key(worlds[0].org.pk)]
-    for key in keys:
-        cache.set(key, "before", timeout=None)
+    _before(keys)
     write()
-    assert [cache.get(key) for key in keys] == ["before", "before"]
+    assert [versioned_get(key, "probe")[0] for key in keys] == ["before", "before"]
 
 
 def _replaced_for(worlds, write) -> bool:
     """Whether `write()` replaces the availability versions of both worlds' organizations."""
     keys = [_version_key(w.org.pk) for w in worlds]
-    for key in keys:
-        cache.set(key, "before", timeout=None)
+    _before(keys)
     write()
-    return all(cache.get(key) != "before" for key in keys)
+    return all(versioned_get(key, "probe")[0] != "before" for key in keys)
 
 
 def test_an_update_over_two_organizations_replaces_both(worlds):
