@@ -23,15 +23,19 @@ the invite; in a class each participant reads only their own details.
 from bookings.notifications.booking_emails import (
     booking_cancelled_queue,
     booking_confirmation_message,
+    booking_confirmation_prepared,
     booking_confirmation_queue,
     booking_rescheduled_queue,
     participant_left_queue,
     session_confirmed_queue,
 )
+from bookings.notifications.outbox import PreparedEmails
 
 __all__ = [
+    "PreparedEmails",
     "booking_cancelled_queue",
     "booking_confirmation_message",
+    "booking_confirmation_prepared",
     "booking_confirmation_queue",
     "booking_rescheduled_queue",
     "participant_left_queue",

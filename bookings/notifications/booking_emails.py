@@ -18,7 +18,7 @@ from bookings.notifications.content import (
     confirmation_rendered,
     reschedule_rendered,
 )
-from bookings.notifications.outbox import email_message, emails_queue, outbox_row
+from bookings.notifications.outbox import PreparedEmails, email_message, emails_prepare, emails_queue, outbox_row
 
 
 def booking_confirmation_message(booking: Booking, *, participant: Participant | None = None) -> EmailMultiAlternatives:
@@ -37,6 +37,14 @@ def booking_confirmation_queue(booking: Booking, *, participant: Participant | N
     if not invitee(booking, participant)[1]:
         return []
     return emails_queue(booking=booking, rendered=[confirmation_rendered(booking, participant)])
+
+
+def booking_confirmation_prepared(booking: Booking) -> PreparedEmails | None:
+    """`booking_confirmation_queue` of an appointment, its row not saved yet: for a caller that
+    saves it with the booking (bookings.services.public_booking). None without an email address."""
+    if not invitee(booking, None)[1]:
+        return None
+    return emails_prepare(booking=booking, rendered=[confirmation_rendered(booking, None)])
 
 
 def session_confirmed_queue(session: Booking, *, except_customer_id: int | None = None) -> list[OutboundEmail]:

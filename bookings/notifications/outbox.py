@@ -103,19 +103,40 @@ def emails_queue(*, booking: Booking, rendered: Sequence[RenderedEmail]) -> list
     """Store the emails in the caller's transaction and try them once it has committed."""
     if not rendered:
         return []
+    queued = emails_prepare(booking=booking, rendered=rendered)
+    if len(queued.rows) == 1:
+        queued.rows[0].save(force_insert=True)
+    else:
+        OutboundEmail.objects.bulk_create(queued.rows)
+    queued.send_after_commit()
+    return queued.rows
+
+
+@dataclass
+class PreparedEmails:
+    """Outbox rows not yet saved, claimed by the request that writes them (when it tries them)."""
+
+    rows: list[OutboundEmail]
+    token: str
+    timeout: float
+
+    def send_after_commit(self) -> None:
+        """Once the rows are saved in the current transaction: try them when it has committed."""
+        if self.token:
+            # robust: whatever happens here, the change has committed and its answer must not fail.
+            send = partial(outbox_send, self.rows, token=self.token, timeout=self.timeout, by="after-commit")
+            transaction.on_commit(send, robust=True)
+
+
+def emails_prepare(*, booking: Booking, rendered: Sequence[RenderedEmail]) -> PreparedEmails:
+    """`emails_queue`'s rows, for a caller that saves them (with the booking's own INSERT, say) and
+    then calls `send_after_commit`."""
     now = timezone.now()
     timeout = settings.EMAIL_REQUEST_TIMEOUT
     token = uuid.uuid4().hex if timeout > 0 else ""
     lease = lease_duration(timeout) if token else None
     rows = [outbox_row(booking=booking, rendered=r, now=now, claim_token=token, lease=lease) for r in rendered]
-    if len(rows) == 1:
-        rows[0].save(force_insert=True)
-    else:
-        OutboundEmail.objects.bulk_create(rows)
-    if token:
-        # robust: whatever happens here, the change has committed and its answer must not fail.
-        transaction.on_commit(partial(outbox_send, rows, token=token, timeout=timeout, by="after-commit"), robust=True)
-    return rows
+    return PreparedEmails(rows, token, timeout)
 
 
 class _HeadersAsIs(Compat32):

@@ -1,5 +1,6 @@
 """Create and move bookings. Every path locks the slot's resources and re-checks it first."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -54,6 +55,7 @@ class BookingDraft:
     series: RecurringSeries | None = None
     hold: Hold | None = None  # the hold an appointment was made from
     checkout: DepositCheckout | None = None  # the deposit's Checkout Session, opened before the booking
+    riders: Callable[[Booking], list[Model]] | None = None  # the caller's new rows written with it
 
     def contact_fields(self) -> dict[str, str]:
         contact = self.contact or Contact()
@@ -126,15 +128,17 @@ def _booking_insert(reservation: Reservation, draft: BookingDraft, *, is_group: 
     staff = {"staff": reservation.staff} if reservation.staff is not None else {"staff_id": reservation.staff_id}
 
     def created_rows(booking: Booking) -> list[Model]:
-        """Its audit row and its webhook event, inserted with it (one statement on PostgreSQL)."""
+        """Its audit row, its webhook event and the caller's rows, inserted with it (one statement on
+        PostgreSQL)."""
         return [
             audit_row(booking=booking, action="created", actor=draft.actor, to_value=draft.status),
             webhook_event_row(
                 organization=location.organization, event_type="booking.created", data=booking_event_data(booking)
             ),
+            *(draft.riders(booking) if draft.riders is not None and not is_group else []),
         ]
 
-    booking, (_audit, event) = row_insert_with(
+    booking, (_audit, event, *_rest) = row_insert_with(
         Booking,
         created_rows,
         organization=location.organization,
@@ -192,6 +196,7 @@ def booking_create(
     locks: SlotLocks | None = None,
     emails_booker: bool = False,
     savepoint: bool = True,
+    riders: Callable[[Booking], list[Model]] | None = None,
 ) -> Booking:
     """Book the slot at `starts_at` (422 if it is not a slot, 409 if it is taken).
 
@@ -203,6 +208,8 @@ def booking_create(
     class this booking confirms leaves them out of its notice to participants.
     `savepoint=False`: a caller whose whole transaction ends with any error saves the savepoint's
     two round trips; a refusal then spoils that transaction, which must not go on after it.
+    `riders(booking)`: new rows of the caller's, written with an appointment's own INSERT (its
+    confirmation email); not called for a group session.
     """
     draft = BookingDraft(
         service=service,
@@ -221,6 +228,7 @@ def booking_create(
         custom_field_values=custom_field_values if custom_field_values is not None else [],
         series=series,
         checkout=checkout,
+        riders=riders,
     )
     now = now or djtz.now()
     with transaction.atomic(savepoint=savepoint):

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 from typing import NotRequired, TypedDict
 
 from django.db import transaction
+from django.db.models import Model
 
 from bookings.availability import find_slots, service_locations_prefetch
 from bookings.models import Booking, BookingStatus, Participant
-from bookings.notifications import booking_confirmation_queue
+from bookings.notifications import PreparedEmails, booking_confirmation_prepared, booking_confirmation_queue
 from bookings.payments.checkout import NO_STRIPE_MESSAGE, DepositCheckout, deposit_checkout_open, deposit_refusal
 from bookings.services.actors import Actor
 from bookings.services.bookings import Contact, booker_place, booking_create
@@ -151,6 +152,18 @@ def public_booking_create(*, prepared: PreparedPublicBooking, now: datetime | No
     it and leaves once it has committed (a deposit booking's once paid)."""
     service, location, contact = prepared.service, prepared.location, prepared.contact
     participant = None
+    # An appointment's confirmation is rendered from the booking as it is written and rides in its
+    # INSERT (bookings.services.bookings' riders); a place in a class is confirmed once taken.
+    emails_with_booking = prepared.checkout is None and not service.is_group
+    confirmation: list[PreparedEmails] = []
+
+    def confirmation_rows(booking: Booking) -> list[Model]:
+        queued = booking_confirmation_prepared(booking)
+        if queued is None:
+            return []
+        confirmation.append(queued)
+        return list(queued.rows)
+
     with transaction.atomic():
         customer = _customer_for(service.organization, contact)
         booking = booking_create(
@@ -172,9 +185,12 @@ def public_booking_create(*, prepared: PreparedPublicBooking, now: datetime | No
             now=now,
             emails_booker=prepared.checkout is None,
             savepoint=False,  # any refusal ends this whole transaction
+            riders=confirmation_rows if emails_with_booking else None,
         )
         _relations_attach(booking, service=service, location=location)
-        if prepared.checkout is None:
+        for queued in confirmation:
+            queued.send_after_commit()
+        if prepared.checkout is None and not emails_with_booking:
             # A group session's own contact is whoever opened it: the person who just joined gets
             # their own email and invite, rendered once from this instance into the outbox (one
             # INSERT) and tried once the booking has committed.
