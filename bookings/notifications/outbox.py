@@ -220,18 +220,19 @@ class _OutboxMessage(EmailMultiAlternatives):
 
 
 class _WrittenMessage:
-    """What `_OutboxMessage.message()` gives when mime_written wrote it: the bytes as the MIME tree
-    would write them (`as_bytes`, `as_string`); for anything else a backend may ask (a header, the
-    parts), the tree itself, built then, with the same boundaries."""
+    """What `_OutboxMessage.message()` gives when mime_written wrote it: `as_bytes()` (what the SMTP
+    backend sends) gives the bytes the MIME tree would write; for anything else a backend may ask (a
+    header, the parts, a string), the tree itself, built then, with the same boundaries."""
 
     def __init__(self, text: str, tree: Any):
         self._text = text
         self._build = tree
         self._tree: Any = None
 
-    def as_bytes(self, unixfrom: bool = False, linesep: str = "\n", policy: Any = None) -> bytes:
-        if unixfrom or policy is not None:
-            return bytes(self.tree().as_bytes(unixfrom, linesep=linesep, policy=policy))
+    def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
+        """As Django's SafeMIMEMultipart.as_bytes (whose signature this is)."""
+        if unixfrom:
+            return bytes(self.tree().as_bytes(unixfrom, linesep=linesep))
         return self._text.replace("\n", linesep).encode()
 
     def as_string(self, unixfrom: bool = False, maxheaderlen: int = 0, policy: Any = None) -> str:

@@ -25,7 +25,7 @@ from icalendar import Calendar
 from rest_framework.test import APIClient
 
 from bookings.models import Booking, OutboundEmail
-from bookings.notifications import booking_confirmation_queue, mime_written, outbox
+from bookings.notifications import booking_confirmation_queue, content, mime_written, outbox
 from bookings.notifications.outbox import (
     HEADERS_AS_IS,
     MAX_ATTEMPTS,
@@ -377,6 +377,31 @@ def test_an_email_written_directly_is_byte_for_byte_what_its_mime_tree_writes(su
             message._tree(("=" * 15 + "0" * 32 + "==",) * 2, (), {})
         return
     assert ours == reference
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("address", ["jane@example.com", "zoë@example.com"])  # written directly; through the tree
+def test_emails_of_every_kind_are_written_as_their_tree_writes_them(address):
+    org = make_org()
+    location = make_location(org)
+    service = make_service(org, locations=[location], staff=[make_staff(org)])
+    start = local_dt(org.timezone, future_day(), 10)
+    booking = make_core_booking(service, starts_at=start, customer=make_customer(org, email=address))
+    booking = Booking.objects.select_related("organization", "service", "location").get(pk=booking.pk)
+    rendered = [
+        content.confirmation_rendered(booking),
+        content.reschedule_rendered(booking, previous_starts_at=start - timedelta(days=1), previous_ends_at=start),
+        content.reminder_rendered(booking),
+        content.cancellation_rendered(booking),
+    ]
+    kinds_written = []
+    for email in rendered:
+        row = outbox.outbox_row(booking=booking, rendered=email, now=timezone.now())
+        written = address.isascii() and len("Subject: " + email.subject) <= 78  # else encoded or folded
+        ours, reference = _bytes_and_reference(email_message(row), written_expected=written)
+        assert ours == reference, email.kind
+        kinds_written += [email.kind] if written else []
+    assert kinds_written == (["confirmation", "reschedule", "cancellation"] if address.isascii() else [])
 
 
 def test_the_usual_confirmation_is_written_directly_and_an_unusual_one_through_its_tree():
