@@ -6,9 +6,9 @@ the token is therefore the whole invalidation, whatever the number of entries, a
 stored late under an old token (a reader racing a writer) is simply never used.
 
 A write outside a transaction replaces the tokens at once. Inside one, they are replaced when it
-commits (other readers meanwhile rightly see the state before it); and should the transaction itself
-read one of them first, that read replaces it at once, so the transaction never takes an entry
-stored before its own writes. A reader between the two replacements may store state under the
+commits, once however many of its writes replace them (other readers meanwhile rightly see the state
+before it); and should the transaction itself read one of them first, that read replaces it at
+once, so the transaction never takes an entry stored before its own writes. A reader between the two replacements may store state under the
 intermediate token (the transaction's uncommitted state, even), which the second abandons; a
 transaction that rolls back replaces nothing it had not read. A cache outage is logged and costs
 speed, never an answer.
@@ -156,6 +156,9 @@ def _replace(version_keys: tuple[str, ...]) -> None:
         logger.exception("cache unreachable; %s not replaced", ", ".join(version_keys))
 
 
+PENDING_SCANNED = 32  # a write looks for its replacement among the transaction's latest callbacks
+
+
 class _AtCommit:
     """A transaction's replacement of some tokens, as its on_commit callback. Until the transaction
     ends, its presence there says that the transaction wrote what they cover (a savepoint rolled
@@ -174,10 +177,18 @@ def version_replace(*version_keys: str) -> None:
     (and at once should it read them first)."""
     if not version_keys:
         return
-    if not transaction.get_connection().in_atomic_block:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         _replace(version_keys)
         return
     _forget(version_keys)
+    # Due at commit already? Then a transaction of many writes replaces each version once. Django
+    # drops a callback only when a savepoint it was registered in rolls back, and only one still
+    # open can: this write, made inside every open savepoint, would be rolled back with it.
+    keys = frozenset(version_keys)
+    for _savepoints, callback, _robust in connection.run_on_commit[-PENDING_SCANNED:]:
+        if isinstance(callback, _AtCommit) and not callback.replaced_at_once and keys <= callback.version_keys:
+            return  # (one replaced at once already served the reads since; this write needs its own)
     transaction.on_commit(_AtCommit(version_keys))
 
 

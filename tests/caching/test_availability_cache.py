@@ -14,6 +14,7 @@ from bookings.services.actors import SYSTEM
 from bookings.services.bookings import participant_join
 from bookings.services.holds import hold_place, hold_release
 from bookings.services.status import booking_cancel
+from organizations import versioned_cache
 from organizations.models import ApiKey, DateOverride, Service, TimeOff, WorkingHours
 from organizations.versioned_cache import versioned_get
 from tests.factories import (
@@ -234,6 +235,53 @@ def test_the_version_is_replaced_for_the_writers_own_reads_and_again_after_commi
             assert during != before
             assert versioned_get(version_key, "probe")[0] == during  # once
     assert cache.get(version_key) not in (before, during)
+
+
+def test_a_transaction_of_many_writes_replaces_the_version_once_at_commit(salon, django_capture_on_commit_callbacks):
+    version_key = _version_key(salon["org"].pk)
+    before = versioned_get(version_key, "probe")[0]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        with transaction.atomic():
+            for _ in range(20):
+                _time_off_ten(salon)
+            during = versioned_get(version_key, "probe")[0]  # read: replaced at once
+            _time_off_ten(salon)  # written after that read: due again
+            with transaction.atomic():
+                _time_off_ten(salon)  # inside a savepoint: its own
+                transaction.set_rollback(True)
+    assert _replacements(callbacks) == 2 and during != before
+    assert cache.get(version_key) == during  # nothing more before the commit
+    for callback in callbacks:
+        callback()
+    assert cache.get(version_key) not in (before, during)
+
+
+def _replacements(callbacks) -> int:
+    return sum(isinstance(callback, versioned_cache._AtCommit) for callback in callbacks)
+
+
+def test_writes_in_savepoints_share_one_replacement_that_rolls_back_only_with_them(
+    salon, django_capture_on_commit_callbacks
+):
+    version_key = _version_key(salon["org"].pk)
+    versioned_get(version_key, "probe")  # what the fixture's writes left due: made now
+    with django_capture_on_commit_callbacks(execute=False) as kept:
+        with transaction.atomic():
+            with transaction.atomic():
+                _time_off_ten(salon)  # its savepoint released: only the whole transaction can drop it now
+            with transaction.atomic():
+                _time_off_ten(salon)  # shares it
+                transaction.set_rollback(True)
+    assert _replacements(kept) == 1
+    versioned_get(version_key, "probe")
+    with django_capture_on_commit_callbacks(execute=False) as dropped:
+        with transaction.atomic():
+            with transaction.atomic():
+                _time_off_ten(salon)
+                with transaction.atomic():
+                    _time_off_ten(salon)  # shares the outer savepoint's
+                transaction.set_rollback(True)  # both writes undone, their replacement with them
+    assert _replacements(dropped) == 0
 
 
 def test_a_write_rolled_back_replaces_nothing_it_had_not_read(salon, django_capture_on_commit_callbacks):

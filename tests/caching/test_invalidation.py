@@ -49,7 +49,7 @@ from organizations.models import (
     TimeOff,
     WorkingHours,
 )
-from organizations.versioned_cache import versioned_get
+from organizations.versioned_cache import _AtCommit, versioned_get
 from tests.factories import (
     future_day,
     local_dt,
@@ -368,27 +368,35 @@ def worlds():
     return _world(), _world()
 
 
-def _before(keys) -> None:
-    """Set each version to "before", once what the test's earlier writes (its fixtures', in the same
-    transaction) replace for a read has been replaced: only the write under test may replace it now."""
+def _before(keys) -> dict[str, str | None]:
+    """Set each version to "before", once every replacement the test's earlier writes (its fixtures',
+    in the same transaction) left due has been made, as a read of it makes it: only the write under
+    test may leave one due now. Returns every version's value then."""
+    settled: dict[str, str | None] = {}
+    for entry in connection.run_on_commit:  # (savepoint ids, callback, robust)
+        callback = entry[1]
+        if isinstance(callback, _AtCommit):
+            versioned_get(next(iter(callback.version_keys)), "probe")
+            settled.update((key, cache.get(key)) for key in callback.version_keys)
     for key in keys:
-        versioned_get(key, "probe")
         cache.set(key, "before", timeout=None)
+        settled[key] = "before"
+    return settled
 
 
 def assert_replaced(write: Write, keys_of: Callable[[list[Model]], set[str]], watched: set[str], capture) -> set[str]:
     """`write` replaces the versions `keys_of` its rows, and of the `watched` ones no other: when a
     read in its transaction asks for them, and again at commit. Returns those keys."""
-    _before(watched)
+    settled = _before(watched)
     with capture(execute=False) as callbacks:
         keys = keys_of(write())
         unread = {key: cache.get(key) for key in keys}
         during = {key: versioned_get(key, "probe")[0] for key in keys}
     assert keys
     for key in keys:
-        expected = "before" if key in watched else None  # a new organization's: never set
+        expected = settled.get(key)  # "before"; a new organization's: its fixture's token, or never set
         assert unread[key] == expected, f"{key} replaced before the commit, with no read in the transaction"
-        assert during[key] not in (None, "before"), f"{key} not replaced for a read after the write"
+        assert during[key] not in (None, "before", expected), f"{key} not replaced for a read after the write"
     for key in watched - keys:
         assert versioned_get(key, "probe")[0] == "before", f"{key} replaced by a write of another organization"
     for callback in callbacks:
