@@ -14,8 +14,8 @@ statement's parameters (checked when compiling): `fetch` puts its values in thei
 placeholders no constant of the query could equal (-1 for an id, "<slug>" for a slug).
 
 Inserts: `CompiledInsertMixin` builds a model's INSERT once per set of columns, and
-`insert_with_riders` inserts a new row and the rows written with it (a booking's audit row and
-webhook event) in one statement on PostgreSQL.
+`insert_with_riders` inserts a new row and the rows written with it (a booking's audit row, its
+webhook event and its confirmation email) in one statement on PostgreSQL.
 """
 
 import copy
@@ -182,13 +182,13 @@ _riding: ContextVar[_Riding | None] = ContextVar("rows_riding", default=None)
 
 def insert_with_riders(create: Callable[[], M], riders: Callable[[M], Sequence[Model]]) -> tuple[M, list[Model]]:
     """`create()` (one new row of a CompiledInsertMixin model, through its manager) and the new rows
-    `riders(row)` gives (its audit row, its webhook event: rows of models whose saves nothing else
-    rides on), which may point at the row. On PostgreSQL they are inserted by the row's own INSERT
+    `riders(row)` gives (its audit row, its webhook event, its confirmation email: rows of models
+    whose saves nothing else rides on), which may point at the row. On PostgreSQL they are inserted by the row's own INSERT
     statement (data-modifying WITH); elsewhere each is saved after it. Either way each rider is
     saved as `save(force_insert=True)` saves it: its fields' pre_save, pre_save and post_save sent.
 
     Why: each INSERT is a round trip, and going through save() cost more CPU than the statement; a
-    booking and the two rows written with it were three of a create's ten statements. A database
+    booking and the three rows written with it were four of a create's ten statements. A database
     guard refusing the row refuses the whole statement (nothing of it is written), as before.
     """
     state = _Riding(riders)

@@ -175,7 +175,7 @@ def api_key_authenticate(secret: str) -> ApiKey:
 
 
 def api_key_cache_invalidate() -> None:
-    """Abandon every cached key row, now and once the current transaction commits."""
+    """Abandon every cached key row: at once outside a transaction, else when it commits."""
     if _key_cache_on():
         version_replace(KEY_VERSION)
 
