@@ -12,6 +12,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.psycopg_statements import statement_cache_widen
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -150,6 +152,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # and planned once, not on every run (parsing and planning were about half of PostgreSQL's CPU
     # in a booking, sampled with perf). A pooler in transaction mode without prepared-statement
     # support needs DB_PREPARE_THRESHOLD=off (Django's default: every statement parsed each time).
+    # A booking's statement with its riders has about 70 parameters: psycopg should keep its conversion.
+    statement_cache_widen()
     threshold = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
     if threshold not in ("", "off"):
         DATABASES["default"].setdefault("OPTIONS", {}).update(
