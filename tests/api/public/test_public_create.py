@@ -2,7 +2,7 @@
 
 import threading
 import uuid
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 from django.db import connection
@@ -399,7 +399,11 @@ def test_wrong_duration_is_422(api_client, demo):
 def test_too_soon_and_too_far_ahead_are_422(api_client, demo):
     key = demo["keys"]["public"]
     Organization.objects.filter(slug="acme-salon").update(min_notice_minutes=60 * 24 * 3, max_advance_days=30)
-    soon = post(api_client, payload(slot(10, days_ahead=1)), key)
+    # Tomorrow (Monday if tomorrow is the salon's closed Sunday): under the three days' notice whatever
+    # today is (the first Wednesday from tomorrow, as slot() picks, is up to a week away).
+    tomorrow = date.today() + timedelta(days=1)
+    soon_day = tomorrow + timedelta(days=1 if tomorrow.weekday() == 6 else 0)
+    soon = post(api_client, payload(local_dt(NY, soon_day, 10).astimezone(UTC)), key)
     assert soon.status_code == 422
     assert soon.json()["detail"].startswith("Booking is too soon")
     far = post(api_client, payload(slot(10, days_ahead=60)), key)
