@@ -11,14 +11,23 @@ BEGIN, so writers are already serialized and these functions do nothing.
 """
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 
+from organizations.compiled import RidingSelect
 from organizations.errors import Conflict
 
 LOCK_RETRY_AFTER_SECONDS = 1
+# The locks as one row of another statement: the timeout set first (it is the array's argument),
+# then each lock in the array's (sorted) order, all of them taken before the count can be given.
+LOCKS_RIDING_SQL = (
+    "SELECT count(pg_advisory_xact_lock(k)) FROM unnest("
+    "CASE WHEN set_config('lock_timeout', %s, true) IS NOT NULL THEN %s::bigint[] END) AS k"
+)
+T = TypeVar("T")
 
 
 def lock_key(kind: str, *parts: object) -> str:
@@ -43,24 +52,60 @@ def resources_lock(keys: Iterable[str]) -> None:
     A lock not granted within the timeout is a Conflict (409, Retry-After) that must leave the
     caller's atomic block, which then rolls back (no savepoint of its own: every caller's does).
     """
-    if connection.vendor != "postgresql":
-        return
-    if not connection.in_atomic_block:
-        raise RuntimeError("resources_lock needs an open transaction")
-    ids = sorted({_lock_id(k) for k in keys})
+    ids = _lock_ids(keys)
     if not ids:
         return
-    timeout_ms = int(getattr(settings, "BOOKING_LOCK_TIMEOUT_MS", 5000))
     # One round trip: the timeout, then each lock in sorted order. The statements run one after the
     # other; every value is an int computed here, so the text is built without parameters (which
     # keeps several statements in one call possible with server-side binding too).
-    sql = f"SET LOCAL lock_timeout = {timeout_ms:d};" + "".join(f" SELECT pg_advisory_xact_lock({i:d});" for i in ids)
+    sql = f"SET LOCAL lock_timeout = {_timeout_ms():d};" + "".join(
+        f" SELECT pg_advisory_xact_lock({i:d});" for i in ids
+    )
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql)
     except OperationalError as exc:  # lock_timeout or deadlock detected
-        # The transaction is aborted: the caller's atomic block can only roll back (Conflict leaves it).
-        transaction.set_rollback(True)
-        raise Conflict(
-            "Another request is booking this time slot; try again", retry_after=LOCK_RETRY_AFTER_SECONDS
-        ) from exc
+        raise _refused() from exc
+
+
+def resources_lock_riding(keys: Iterable[str], statement: Callable[[RidingSelect | None], T]) -> T:
+    """`statement(riding)`, with `resources_lock(keys)` taken in it when it carries `riding`
+    (organizations.compiled.RidingSelect: one round trip fewer); else the locks are taken after it.
+
+    For a first statement of a transaction that cannot wait for the locks and need not: a booking's
+    customer, found or created before the locks as before (the locks guard the slot, not the
+    customer). The same rules as `resources_lock`: inside `transaction.atomic()`, once, and a lock
+    not granted in time is a Conflict that must leave the caller's atomic block.
+    """
+    ids = _lock_ids(keys)
+    if not ids:
+        return statement(None)
+    riding = RidingSelect(LOCKS_RIDING_SQL, [str(_timeout_ms()), ids])
+    try:
+        result = statement(riding)
+    except OperationalError as exc:
+        if riding.rode:  # the locks were in it: lock_timeout or deadlock detected, as in resources_lock
+            raise _refused() from exc
+        raise
+    if not riding.rode:
+        resources_lock(keys)
+    return result
+
+
+def _lock_ids(keys: Iterable[str]) -> list[int]:
+    """The locks' ids in their global order; none off PostgreSQL (SQLite's writers are serialized)."""
+    if connection.vendor != "postgresql":
+        return []
+    if not connection.in_atomic_block:
+        raise RuntimeError("resources_lock needs an open transaction")
+    return sorted({_lock_id(k) for k in keys})
+
+
+def _timeout_ms() -> int:
+    return int(getattr(settings, "BOOKING_LOCK_TIMEOUT_MS", 5000))
+
+
+def _refused() -> Conflict:
+    # The transaction is aborted: the caller's atomic block can only roll back (Conflict leaves it).
+    transaction.set_rollback(True)
+    return Conflict("Another request is booking this time slot; try again", retry_after=LOCK_RETRY_AFTER_SECONDS)

@@ -9,23 +9,31 @@ from django.db.models import Field
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 
+from organizations.compiled import RidingSelect
 from organizations.models import Customer, Organization
 
 
 def customer_get_or_create(
-    *, organization: Organization, email: str, first_name: str, last_name: str = "", phone: str = ""
+    *,
+    organization: Organization,
+    email: str,
+    first_name: str,
+    last_name: str = "",
+    phone: str = "",
+    riding: RidingSelect | None = None,
 ) -> Customer:
     """The organization's customer with this email (case-insensitive), created if new.
 
     Blank name or phone fields of an existing customer are filled in; given values never
-    overwrite what the merchant already has.
+    overwrite what the merchant already has. `riding`: a SELECT of the caller's run in the same
+    statement (on PostgreSQL, for a customer with an email; `riding.rode` says whether it did).
     """
     email = (email or "").strip().lower()
     customer = Customer(organization=organization, email=email, first_name=first_name, last_name=last_name, phone=phone)
     if not email:
         _insert_unless_taken(customer)  # a blank email is unique to nobody: the row always goes in
         return customer
-    existing = _insert_or_find(customer)
+    existing = _insert_or_find(customer, riding)
     if existing is None:
         return customer
     changed = []
@@ -38,7 +46,7 @@ def customer_get_or_create(
     return existing
 
 
-def _insert_or_find(customer: Customer) -> Customer | None:
+def _insert_or_find(customer: Customer, riding: RidingSelect | None = None) -> Customer | None:
     """None when `customer` went in (its pk set); else the organization's customer with its email.
 
     On PostgreSQL one statement does both: the insert, and the existing row when the insert met it
@@ -47,7 +55,7 @@ def _insert_or_find(customer: Customer) -> Customer | None:
     """
     using = router.db_for_write(Customer)
     if connections[using].vendor == "postgresql":
-        found = _insert_returning_or_existing(customer, using)
+        found = _insert_returning_or_existing(customer, using, riding)
         if found is not None:
             return None if found is customer else found
         # Nothing came back: a request inserting the same customer committed after this
@@ -69,11 +77,13 @@ class _Upsert(NamedTuple):
     converters: list[tuple[Any, list[Any]]]  # each returned column, and what the ORM converts it with
 
 
-_UPSERTS: dict[str, _Upsert] = {}
+_UPSERTS: dict[tuple[str, str], _Upsert] = {}
 
 
-def _upsert_compile(customer: Customer, using: str) -> _Upsert:
-    """The insert-or-read statement, built by Django's own compiler from a copy of `customer`."""
+def _upsert_compile(customer: Customer, using: str, riding_sql: str = "") -> _Upsert:
+    """The insert-or-read statement, built by Django's own compiler from a copy of `customer`; with
+    `riding_sql`, that SELECT runs in it too (its one row always comes back, with the customer's
+    columns NULL when neither the insert nor the read saw one)."""
     connection = connections[using]
     returned = list(Customer._meta.concrete_fields)
     inserted = [f for f in Customer._meta.local_concrete_fields if not f.primary_key]
@@ -83,10 +93,15 @@ def _upsert_compile(customer: Customer, using: str) -> _Upsert:
         raise ValueError(f"the customer INSERT has {len(insert_params)} parameters for {len(inserted)} columns")
     columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in returned)  # concrete: never None
     table = connection.ops.quote_name(Customer._meta.db_table)
-    sql = (
-        f"WITH inserted AS ({insert_sql}) SELECT true, {columns} FROM inserted"
+    found = (
+        f"SELECT true, {columns} FROM inserted"
         f" UNION ALL SELECT false, {columns} FROM {table} WHERE organization_id = %s AND email = %s LIMIT 1"
     )
+    sql = f"WITH inserted AS ({insert_sql}) {found}"
+    if riding_sql:
+        # The rider is a CTE of its own, joined so that it runs whatever the insert and the read find.
+        sql = f"WITH inserted AS ({insert_sql}), found AS ({found}), riding AS ({riding_sql})"
+        sql += " SELECT found.* FROM riding LEFT JOIN found ON true"
     converters = []
     for field in returned:
         column = field.get_col(Customer._meta.db_table)
@@ -94,20 +109,27 @@ def _upsert_compile(customer: Customer, using: str) -> _Upsert:
     return _Upsert(sql, inserted, returned, converters)
 
 
-def _insert_returning_or_existing(customer: Customer, using: str) -> Customer | None:
+def _insert_returning_or_existing(
+    customer: Customer, using: str, riding: RidingSelect | None = None
+) -> Customer | None:
     """`customer` inserted (pk set), or the row already there, or None if neither was seen.
 
-    The statement is built once per database (Django's compiler cost more than running it); each
-    value is prepared as the compiler prepares it (pre_save, then get_db_prep_save)."""
+    The statement is built once per database (and rider), as Django's compiler cost more than
+    running it; each value is prepared as the compiler prepares it (pre_save, then get_db_prep_save)."""
     connection = connections[using]
-    upsert = _UPSERTS.get(using)
+    key = (using, riding.sql if riding is not None else "")
+    upsert = _UPSERTS.get(key)
     if upsert is None:
-        upsert = _UPSERTS[using] = _upsert_compile(customer, using)
+        upsert = _UPSERTS[key] = _upsert_compile(customer, using, key[1])
     params = [f.get_db_prep_save(f.pre_save(customer, True), connection=connection) for f in upsert.inserted]
+    params += [customer.organization_id, customer.email]
+    if riding is not None:
+        params += riding.params
+        riding.rode = True
     with connection.cursor() as cursor:
-        cursor.execute(upsert.sql, [*params, customer.organization_id, customer.email])
+        cursor.execute(upsert.sql, params)
         row = cursor.fetchone()
-    if row is None:
+    if row is None or row[0] is None:
         return None
     inserted, values = row[0], list(row[1:])
     for index, (column, converters) in enumerate(upsert.converters):

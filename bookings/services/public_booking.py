@@ -24,7 +24,8 @@ from bookings.payments.checkout import NO_STRIPE_MESSAGE, DepositCheckout, depos
 from bookings.services.actors import Actor
 from bookings.services.bookings import Contact, booker_place, booking_create
 from bookings.services.quorum import group_initial_status
-from bookings.services.reservation import booker_party_size_check
+from bookings.services.reservation import booker_party_size_check, locks_take_riding, slot_locks
+from organizations.compiled import RidingSelect
 from organizations.errors import Unprocessable
 from organizations.models import ApiKey, Customer, Location, Organization, Service, StaffMember, Team
 from organizations.services import customer_get_or_create
@@ -50,7 +51,7 @@ class PublicBooking:
     participant: Participant | None = None
 
 
-def _customer_for(organization: Organization, contact: PublicContact) -> Customer:
+def _customer_for(organization: Organization, contact: PublicContact, riding: RidingSelect | None = None) -> Customer:
     """The organization's customer with this email, created on a first booking."""
     first, _, last = contact["name"].strip().partition(" ")
     return customer_get_or_create(
@@ -59,6 +60,7 @@ def _customer_for(organization: Organization, contact: PublicContact) -> Custome
         first_name=first[:100],
         last_name=last.strip()[:100],
         phone=contact.get("phone") or "",
+        riding=riding,
     )
 
 
@@ -165,7 +167,9 @@ def public_booking_create(*, prepared: PreparedPublicBooking, now: datetime | No
         return list(queued.rows)
 
     with transaction.atomic():
-        customer = _customer_for(service.organization, contact)
+        # The slot's writer locks are taken in the customer's statement (one round trip on PostgreSQL).
+        locks = slot_locks(service=service, location=location, starts_at=prepared.starts_at, staff=prepared.host)
+        customer = locks_take_riding(locks, lambda riding: _customer_for(service.organization, contact, riding))
         booking = booking_create(
             service=service,
             location=location,
@@ -185,6 +189,7 @@ def public_booking_create(*, prepared: PreparedPublicBooking, now: datetime | No
             now=now,
             emails_booker=prepared.checkout is None,
             savepoint=False,  # any refusal ends this whole transaction
+            locks=locks,
             riders=confirmation_rows if emails_with_booking else None,
         )
         _relations_attach(booking, service=service, location=location)

@@ -20,14 +20,15 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, models, transaction
 
 from bookings.availability import Slot, slot_check
-from bookings.locking import lock_key, resources_lock
+from bookings.locking import lock_key, resources_lock, resources_lock_riding
 from bookings.models import Booking
 from holds.models import Hold
-from organizations.compiled import insert_with_riders
+from organizations.compiled import RidingSelect, insert_with_riders
 from organizations.errors import Conflict, Unprocessable
 from organizations.models import Location, Service, StaffMember, Team
 
 M = TypeVar("M", bound=models.Model)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,12 @@ def locks_take(locks: SlotLocks) -> SlotLocks:
     """Take `locks` until the current transaction ends (the one lock call of that transaction)."""
     resources_lock(locks.keys)
     return locks
+
+
+def locks_take_riding(locks: SlotLocks, statement: Callable[[RidingSelect | None], T]) -> T:
+    """`locks_take(locks)` inside `statement(riding)` where it can carry them, which it runs (one
+    round trip fewer: bookings.locking's `resources_lock_riding`); returns what the statement gave."""
+    return resources_lock_riding(locks.keys, statement)
 
 
 def booker_party_size_check(*, service: Service, party_size: int) -> None:

@@ -5,12 +5,14 @@ from datetime import time, timedelta
 
 import pytest
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from bookings.locking import _lock_id, lock_key, resources_lock
+from bookings.locking import _lock_id, lock_key, resources_lock, resources_lock_riding
 from bookings.models import Booking
 from organizations.errors import Conflict
 from organizations.models import ApiKey, Customer
+from organizations.services import customer_get_or_create
 from tests.factories import future_day, local_dt, make_key, make_location, make_org, make_service, make_staff
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -79,3 +81,49 @@ def test_several_keys_are_taken_in_one_call_and_any_one_held_elsewhere_times_out
     for held in keys:
         with HeldElsewhere(held), pytest.raises(Conflict), transaction.atomic():
             resources_lock(keys)
+
+
+def _customer_statement(email: str):
+    """A booking's first statement, the customer found or created, carrying a rider if given."""
+    org = make_org()
+
+    def statement(riding):
+        return customer_get_or_create(organization=org, email=email, first_name="Jo", riding=riding)
+
+    return org, statement
+
+
+def _advisory_locks_held() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_locks_riding_in_the_customers_statement_are_held_after_it_in_one_round_trip(settings):
+    settings.BOOKING_LOCK_TIMEOUT_MS = 100
+    keys = [lock_key("staff", n) for n in (7, 5, 6)]
+    org, statement = _customer_statement("jo@example.com")
+    for _ in range(2):  # the customer created, then found: the locks are taken either way
+        with transaction.atomic():
+            with CaptureQueriesContext(connection) as ctx:
+                customer = resources_lock_riding(keys, statement)
+            assert len(ctx.captured_queries) == 1 and "pg_advisory_xact_lock" in ctx.captured_queries[0]["sql"]
+            assert _advisory_locks_held() == 3
+        assert Customer.objects.get(organization=org).pk == customer.pk
+    for held in keys:  # any one held elsewhere: refused once the timeout passes, nothing kept
+        with HeldElsewhere(held), pytest.raises(Conflict), transaction.atomic():
+            resources_lock_riding(keys, _customer_statement(f"held{held}@example.com")[1])
+        assert not Customer.objects.filter(email=f"held{held}@example.com").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_that_cannot_carry_the_locks_has_them_taken_after_it():
+    keys = [lock_key("staff", 8)]
+    org, statement = _customer_statement("")  # a blank email: a plain insert, no rider
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as ctx:
+            resources_lock_riding(keys, statement)
+        assert len(ctx.captured_queries) == 2 and "pg_advisory_xact_lock" in ctx.captured_queries[1]["sql"]
+        assert _advisory_locks_held() == 1
+    assert Customer.objects.filter(organization=org).count() == 1

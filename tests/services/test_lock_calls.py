@@ -9,15 +9,25 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from bookings.locking import lock_key, resources_lock
+from bookings.locking import lock_key, resources_lock, resources_lock_riding
 from bookings.services import reservation
 from bookings.services.actors import SYSTEM
 from bookings.services.bookings import booking_create, booking_create_from_hold, booking_reschedule, participant_join
 from bookings.services.holds import hold_place
 from bookings.services.merchant_bookings import merchant_booking_create
+from bookings.services.public_booking import public_booking_create, public_booking_prepare
 from bookings.services.series import RecurrenceRule
-from organizations.models import Service
-from tests.factories import future_day, local_dt, make_customer, make_location, make_org, make_service, make_staff
+from organizations.models import ApiKey, Service
+from tests.factories import (
+    future_day,
+    local_dt,
+    make_customer,
+    make_key,
+    make_location,
+    make_org,
+    make_service,
+    make_staff,
+)
 
 pytestmark = pytest.mark.django_db
 TZ = "Europe/Berlin"
@@ -27,13 +37,18 @@ TZ = "Europe/Berlin"
 def calls(monkeypatch) -> list[frozenset[str]]:
     """The keys of every lock call the services make, in order."""
     taken: list[frozenset[str]] = []
-    real = resources_lock  # what reservation calls by that name until patched below
+    real, riding = resources_lock, resources_lock_riding  # what reservation calls by these names until patched
 
     def spy(keys):
         taken.append(frozenset(keys))
         return real(keys)
 
+    def riding_spy(keys, statement):
+        taken.append(frozenset(keys))
+        return riding(keys, statement)
+
     monkeypatch.setattr(reservation, "resources_lock", spy)
+    monkeypatch.setattr(reservation, "resources_lock_riding", riding_spy)
     return taken
 
 
@@ -58,6 +73,24 @@ def test_an_appointment_with_any_staff_locks_all_of_them_at_once(calls, studio):
     org, location, staff, haircut, _yoga, at = studio
     booking_create(service=haircut, location=location, starts_at=at(10), customer=make_customer(org), actor=SYSTEM)
     assert calls == [staff_keys(*staff)]
+
+
+@pytest.mark.parametrize("with_host", [True, False])
+def test_a_public_booking_locks_once_in_its_customers_statement(calls, studio, with_host):
+    org, location, (alex, sam), haircut, _yoga, at = studio
+    prepared = public_booking_prepare(
+        api_key=make_key(org, kind=ApiKey.Kind.PUBLIC)[0],
+        service=haircut,
+        starts_at=at(10),
+        ends_at=at(11),
+        timezone=TZ,
+        contact={"name": "Jo Doe", "email": "jo@example.com"},
+        host=alex if with_host else None,
+        location=location,
+    )
+    booked = public_booking_create(prepared=prepared)
+    assert calls == [staff_keys(alex) if with_host else staff_keys(alex, sam)]
+    assert booked.booking.customer.email == "jo@example.com" and booked.booking.staff == alex
 
 
 def test_an_appointment_with_its_staff_member_locks_that_member(calls, studio):

@@ -36,7 +36,7 @@ AVAILABILITY_QUERIES = {Service.Kind.APPOINTMENT: 2, Service.Kind.GROUP: 3}
 # the request's transaction. The availability request before it left the service and its locations
 # in the catalog cache. Were 29 (host) and 28 + staff, then 23, then 19, 15, 12, 11 and 12 (with the
 # email outbox).
-CREATE_QUERIES_POSTGRESQL = 9
+CREATE_QUERIES_POSTGRESQL = 8
 CREATE_QUERIES_ELSEWHERE = 12
 
 
