@@ -25,8 +25,8 @@ NY = "America/New_York"
 # Were 13 and 14, 9 and 10, then 3 and 4 (asserted as 5 and 6).
 AVAILABILITY_QUERIES = {Service.Kind.APPOINTMENT: 2, Service.Kind.GROUP: 3}
 # Create, counted inside the test's transaction: the key, the host (or, when any free one will do,
-# the service's staff, read to lock them), the customer (inserted, or found, in one statement), the
-# advisory locks (one statement whatever the number of staff), the engine (1: the staff, hours,
+# the service's staff, read to lock them), the customer (inserted, or found, in one statement, which
+# on PostgreSQL also takes the advisory locks; elsewhere there are none), the engine (1: the staff, hours,
 # overrides, time off, bookings and holds in one statement), the booking, whether the organization
 # has webhook endpoints (cached afterwards), and the savepoint that stands for the request's
 # transaction inside the test's (with its release). On PostgreSQL the booking's audit row, its
@@ -34,8 +34,8 @@ AVAILABILITY_QUERIES = {Service.Kind.APPOINTMENT: 2, Service.Kind.GROUP: 3}
 # INSERT; elsewhere they are three INSERTs more. The try after commit and its one UPDATE do not run
 # inside a test's transaction. booking_create takes no savepoint of its own here: any refusal ends
 # the request's transaction. The availability request before it left the service and its locations
-# in the catalog cache. Were 29 (host) and 28 + staff, then 23, then 19, 15, 12, 11 and 12 (with the
-# email outbox).
+# in the catalog cache. Were 29 (host) and 28 + staff, then 23, then 19, 15, 12, 11, 12 (with the
+# email outbox) and 9 on PostgreSQL (the locks in a statement of their own).
 CREATE_QUERIES_POSTGRESQL = 8
 CREATE_QUERIES_ELSEWHERE = 12
 
