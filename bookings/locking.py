@@ -21,11 +21,12 @@ from organizations.compiled import RidingSelect
 from organizations.errors import Conflict
 
 LOCK_RETRY_AFTER_SECONDS = 1
-# The locks as one row of another statement: the timeout set first (it is the array's argument),
-# then each lock in the array's (sorted) order, all of them taken before the count can be given.
+# The locks as one row of another statement: the timeout set and the carrying statement's own work
+# done first ({after}; both are the array's argument), then each lock in the array's (sorted)
+# order, all of them taken before the count can be given.
 LOCKS_RIDING_SQL = (
     "SELECT count(pg_advisory_xact_lock(k)) FROM unnest("
-    "CASE WHEN set_config('lock_timeout', %s, true) IS NOT NULL THEN %s::bigint[] END) AS k"
+    "CASE WHEN set_config('lock_timeout', %s, true) IS NOT NULL{after} THEN %s::bigint[] END) AS k"
 )
 T = TypeVar("T")
 
@@ -72,9 +73,9 @@ def resources_lock_riding(keys: Iterable[str], statement: Callable[[RidingSelect
     """`statement(riding)`, with `resources_lock(keys)` taken in it when it carries `riding`
     (organizations.compiled.RidingSelect: one round trip fewer); else the locks are taken after it.
 
-    For a first statement of a transaction that cannot wait for the locks and need not: a booking's
-    customer, found or created before the locks as before (the locks guard the slot, not the
-    customer). The same rules as `resources_lock`: inside `transaction.atomic()`, once, and a lock
+    For a first statement of a transaction that need not wait for the locks: a booking's customer,
+    found or created before the locks are taken, as every other path does it (one order for all
+    writers: none can hold the locks while waiting for a customer another is inserting). The same rules as `resources_lock`: inside `transaction.atomic()`, once, and a lock
     not granted in time is a Conflict that must leave the caller's atomic block.
     """
     ids = _lock_ids(keys)

@@ -103,9 +103,10 @@ class CompiledQuery(Generic[M]):
 class RidingSelect:
     """A SELECT of one row that another statement runs as one of its CTEs, saving its round trip: the
     writer locks of a booking, say, taken in its customer's statement (organizations.services).
-    `sql` is constant text with `%s` placeholders for `params`. The statement that carries it sets
-    `rode` before it runs (an error raised then is the rider's as well as its own); one that cannot
-    carry it leaves `rode` False, and its caller runs the SELECT itself."""
+    `sql` is constant text with `%s` placeholders for `params`, and `{after}` where the carrying
+    statement puts a condition (true) that makes its own work come first. The statement that
+    carries it sets `rode` before it runs (an error raised then is the rider's as well as its own);
+    one that cannot carry it leaves `rode` False, and its caller runs the SELECT itself."""
 
     sql: str
     params: list[Any]

@@ -99,8 +99,11 @@ def _upsert_compile(customer: Customer, using: str, riding_sql: str = "") -> _Up
     )
     sql = f"WITH inserted AS ({insert_sql}) {found}"
     if riding_sql:
-        # The rider is a CTE of its own, joined so that it runs whatever the insert and the read find.
-        sql = f"WITH inserted AS ({insert_sql}), found AS ({found}), riding AS ({riding_sql})"
+        # The rider is a CTE of its own, joined so that it runs whatever the insert and the read find,
+        # and after them: its {after} counts what they found (the insert, and any wait for a row
+        # another transaction is inserting, come before whatever the rider does).
+        after = riding_sql.replace("{after}", " AND (SELECT count(*) FROM found) >= 0")
+        sql = f"WITH inserted AS ({insert_sql}), found AS ({found}), riding AS ({after})"
         sql += " SELECT found.* FROM riding LEFT JOIN found ON true"
     converters = []
     for field in returned:

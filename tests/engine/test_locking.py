@@ -1,6 +1,8 @@
 """Writer locks on PostgreSQL: a slot whose lock another writer holds answers 409 with Retry-After
 once the lock timeout passes, and nothing of the refused request is kept."""
 
+import threading
+import time as clock
 from datetime import time, timedelta
 
 import pytest
@@ -83,14 +85,18 @@ def test_several_keys_are_taken_in_one_call_and_any_one_held_elsewhere_times_out
             resources_lock(keys)
 
 
-def _customer_statement(email: str):
+def _customer_statement_for(org, email: str):
     """A booking's first statement, the customer found or created, carrying a rider if given."""
-    org = make_org()
 
     def statement(riding):
         return customer_get_or_create(organization=org, email=email, first_name="Jo", riding=riding)
 
-    return org, statement
+    return statement
+
+
+def _customer_statement(email: str):
+    org = make_org()
+    return org, _customer_statement_for(org, email)
 
 
 def _advisory_locks_held() -> int:
@@ -127,3 +133,54 @@ def test_a_statement_that_cannot_carry_the_locks_has_them_taken_after_it():
         assert len(ctx.captured_queries) == 2 and "pg_advisory_xact_lock" in ctx.captured_queries[1]["sql"]
         assert _advisory_locks_held() == 1
     assert Customer.objects.filter(organization=org).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_customer_comes_before_the_locks_riding_with_it():
+    """As on every other path: a booking waiting for a customer another writer is inserting holds no
+    lock meanwhile (so no writer can hold a lock while waiting for a customer, and none deadlock)."""
+    org = make_org()
+    keys = [lock_key("staff", 9)]
+    inserting = connections.create_connection("default")  # another writer, its new customer not committed
+    inserting.set_autocommit(False)
+    with inserting.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO organizations_customer (uuid, created_at, organization_id, first_name, last_name, email,"
+            " phone, notes) VALUES (gen_random_uuid(), now(), %s, 'Jo', '', 'jo@example.com', '', '')",
+            [org.pk],
+        )
+    booker: dict = {}
+
+    def book():
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    booker["pid"] = cursor.fetchone()[0]
+                booker["customer"] = resources_lock_riding(keys, _customer_statement_for(org, "jo@example.com"))
+                booker["locks"] = _advisory_locks_held()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=book)
+    thread.start()
+    watcher = connections.create_connection("default")  # in autocommit: each read sees the activity now
+    try:
+        with watcher.cursor() as cursor:
+            for _ in range(250):  # until the booker waits for the other writer's row
+                cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [booker.get("pid", 0)])
+                row = cursor.fetchone()
+                if row and row[0] == "Lock":
+                    break
+                clock.sleep(0.02)
+            else:
+                pytest.fail("the booking never waited for the customer being inserted")
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = %s", [booker["pid"]])
+            assert cursor.fetchone()[0] == 0  # waiting for the customer, holding no lock
+    finally:
+        watcher.close()
+        inserting.rollback()
+        inserting.close()
+        thread.join(10)
+    assert booker["locks"] == 1 and booker["customer"].pk is not None  # then created, and the lock taken
+    assert Customer.objects.get(organization=org, email="jo@example.com").pk == booker["customer"].pk
