@@ -40,8 +40,7 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}
-        self._incr_scripts = {}
-        self._count_scripts = {}
+        self._scripts = {}
 
     # _get_connection_pool and _client are Django's RedisCacheClient internals (this class's reason
     # to exist), which django-stubs leaves out.
@@ -52,22 +51,22 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
             client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
         return client
 
-    def incr(self, key, delta):
+    def _script(self, key, source):
+        """`source` registered once per client (redis-py then runs it by its digest)."""
         client = self.get_client(key, write=True)
-        script = self._incr_scripts.get(id(client))
+        script = self._scripts.get((id(client), source))
         if script is None:
-            script = self._incr_scripts[id(client)] = client.register_script(INCR_EXISTING)
-        value = script(keys=[key], args=[delta])
+            script = self._scripts[(id(client), source)] = client.register_script(source)
+        return script
+
+    def incr(self, key, delta):
+        value = self._script(key, INCR_EXISTING)(keys=[key], args=[delta])
         if value is None:
             raise ValueError(f"Key '{key}' not found.")
         return value
 
     def count(self, key, timeout):
-        client = self.get_client(key, write=True)
-        script = self._count_scripts.get(id(client))
-        if script is None:
-            script = self._count_scripts[id(client)] = client.register_script(COUNT)
-        return int(script(keys=[key], args=[timeout]))
+        return int(self._script(key, COUNT)(keys=[key], args=[timeout]))
 
     def set_many(self, data, timeout):
         if timeout is not None:
