@@ -15,6 +15,8 @@ from django.core.cache import caches
 from django_ratelimit import ALL
 from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key, _split_rate, get_usage
 
+from organizations.errors import RateLimited
+
 
 def request_count(group: str, value: str, rate: str) -> dict[str, Any] | None:
     """Count one more request of `value` against `rate` in `group`: django-ratelimit's usage dict
@@ -27,3 +29,10 @@ def request_count(group: str, value: str, rate: str) -> dict[str, Any] | None:
     window = _get_window(value, period)
     count = count_in_one_trip(_make_cache_key(group, window, rate, value, ALL), period + EXPIRATION_FUDGE)
     return {"count": count, "limit": limit, "should_limit": count > limit, "time_left": window - int(time.time())}
+
+
+def request_limit(group: str, value: str, rate: str) -> None:
+    """`request_count`, and RateLimited (429, its Retry-After the window's rest) once over `rate`."""
+    usage = request_count(group, value, rate)
+    if usage and usage["should_limit"]:
+        raise RateLimited(retry_after=max(1, usage["time_left"]))

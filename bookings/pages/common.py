@@ -17,7 +17,7 @@ from rest_framework.throttling import BaseThrottle
 from bookings.availability import Slot
 from organizations.errors import NotFound, RateLimited
 from organizations.models import Organization, is_iana_timezone
-from organizations.rate_counts import request_count
+from organizations.rate_counts import request_limit
 
 HOLDS_SESSION_KEY = "pages.holds"  # {hold uuid: {"tz": zone, "staff": "any" | staff uuid}}
 BOOKINGS_SESSION_KEY = "pages.bookings"  # public ids of the bookings made in this browser, newest last
@@ -81,9 +81,7 @@ def client_ip(request) -> str:
 
 def rate_limit(request, *, group: str, rate: str) -> None:
     """Count this request against the client address's budget for `group`; over it: RateLimited."""
-    usage = request_count(group, client_ip(request), rate)
-    if usage and usage["should_limit"]:
-        raise RateLimited(retry_after=max(1, usage["time_left"]))
+    request_limit(group, client_ip(request), rate)
 
 
 def retry_words(error: RateLimited) -> str:

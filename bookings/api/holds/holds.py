@@ -15,10 +15,9 @@ from bookings.selectors import hold_for_key, location_by_ref, service_by_ref, st
 from bookings.services.actors import actor_for_request
 from bookings.services.holds import hold_place, hold_release
 from organizations.auth import request_api_key
-from organizations.errors import RateLimited
 from organizations.keys import key_organization_ids
 from organizations.models import ApiKey
-from organizations.rate_counts import request_count
+from organizations.rate_counts import request_limit
 
 HOLD_KEY_KINDS = (ApiKey.Kind.SESSION, ApiKey.Kind.BUSINESS, ApiKey.Kind.HUB)
 
@@ -36,9 +35,7 @@ def hold_rate_limit(request: Request) -> None:
     if key.kind == ApiKey.Kind.SESSION:
         limits.insert(0, ("hold-create-address", settings.HOLD_ADDRESS_RATE_LIMIT, client_address(request)))
     for group, rate, value in limits:
-        usage = request_count(group, value, rate)
-        if usage and usage["should_limit"]:
-            raise RateLimited(retry_after=max(1, usage["time_left"]))
+        request_limit(group, value, rate)
 
 
 class HoldRequestSerializer(serializers.Serializer):

@@ -16,10 +16,9 @@ from rest_framework.views import APIView
 
 from bookings.api.schema import error_responses
 from organizations.auth import request_api_key
-from organizations.errors import RateLimited
 from organizations.keys import session_token_issue
 from organizations.models import ApiKey
-from organizations.rate_counts import request_count
+from organizations.rate_counts import request_limit
 
 
 class SessionTokenSerializer(serializers.Serializer):
@@ -34,9 +33,7 @@ def session_rate_limit(request: Request) -> None:
         ("session-create-key", settings.SESSION_RATE_LIMIT, str(request_api_key(request).pk)),
     )
     for group, rate, value in limits:
-        usage = request_count(group, value, rate)
-        if usage and usage["should_limit"]:
-            raise RateLimited(retry_after=max(1, usage["time_left"]))
+        request_limit(group, value, rate)
 
 
 class SessionTokenCreateView(APIView):

@@ -31,8 +31,8 @@ from bookings.models import Booking, Participant
 from bookings.selectors import booking_by_ref, location_by_ref, participant_by_ref, team_by_ref
 from bookings.services.lookup import booking_lookup
 from bookings.services.public_booking import PreparedPublicBooking, public_booking_create, public_booking_prepare
-from organizations.errors import NotFound, RateLimited, Unprocessable
-from organizations.rate_counts import request_count
+from organizations.errors import NotFound, Unprocessable
+from organizations.rate_counts import request_limit
 
 RATE_GROUP = "public-booking-create"
 ERRORS = error_responses(400, 401, 404, 409, 422, 429)
@@ -40,9 +40,7 @@ ERRORS = error_responses(400, 401, 404, 409, 422, 429)
 
 def booking_rate_limit(request: Request) -> None:
     """django-ratelimit's counter, per API key: BOOKING_RATE_LIMIT create attempts per window."""
-    usage = request_count(RATE_GROUP, str(request.auth.pk), settings.BOOKING_RATE_LIMIT)
-    if usage and usage["should_limit"]:
-        raise RateLimited(retry_after=max(1, usage["time_left"]))
+    request_limit(RATE_GROUP, str(request.auth.pk), settings.BOOKING_RATE_LIMIT)
 
 
 class PublicBookingCreateView(VersionedReadsPrimedMixin, IdempotentCreateMixin, APIView):
