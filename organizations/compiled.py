@@ -197,8 +197,8 @@ _riding: ContextVar[_Riding | None] = ContextVar("rows_riding", default=None)
 def insert_with_riders(create: Callable[[], M], riders: Callable[[M], Sequence[Model]]) -> tuple[M, list[Model]]:
     """`create()` (one new row of a CompiledInsertMixin model, through its manager) and the new rows
     `riders(row)` gives (its audit row, its webhook event, its confirmation email: rows of models
-    whose saves nothing else rides on), which may point at the row. On PostgreSQL they are inserted by the row's own INSERT
-    statement (data-modifying WITH); elsewhere each is saved after it. Either way each rider is
+    whose saves nothing else rides on), which may point at the row. On PostgreSQL they are inserted
+    by the row's own INSERT statement (data-modifying WITH); elsewhere each is saved after it. Either way each rider is
     saved as `save(force_insert=True)` saves it: its fields' pre_save, pre_save and post_save sent.
 
     Why: each INSERT is a round trip, and going through save() cost more CPU than the statement; a

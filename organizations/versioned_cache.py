@@ -6,11 +6,12 @@ the token is therefore the whole invalidation, whatever the number of entries, a
 stored late under an old token (a reader racing a writer) is simply never used.
 
 A write outside a transaction replaces the tokens at once. Inside one, they are replaced when it
-commits, once however many of its writes replace them (other readers meanwhile rightly see the state
-before it); and should the transaction itself read one of them first, that read replaces it at
-once, so the transaction never takes an entry stored before its own writes. A reader between the two replacements may store state under the
-intermediate token (the transaction's uncommitted state, even), which the second abandons; a
-transaction that rolls back replaces nothing it had not read. A cache outage is logged and costs
+commits, once however many of its writes replace them (other readers meanwhile rightly see the
+state before it); and should the transaction itself read one of them first, that read replaces it
+at once, so the transaction never takes an entry stored before its own writes. A reader between
+the two replacements may store state under the intermediate token (the transaction's uncommitted
+state, even), which the second abandons; a transaction that rolls back replaces nothing it had
+not read. A cache outage is logged and costs
 speed, never an answer.
 
 A request makes several such lookups one after the other (its key, its organization, its service,

@@ -12,9 +12,9 @@ organization rows and of unknown organizations replace). Every ORM write of thei
   for the many-to-many tables (Django sends no model signals for their rows), after create()
   too. A relation's add/remove/clear/set writes those tables through that manager, from either side.
 
-A write replaces the version of each organization whose rows it wrote when its transaction commits,
-and at once should that transaction read it first (organizations/versioned_cache.py). update() and delete() read those
-organizations first (one query, the only one invalidation adds), and only while the availability
+A write replaces the version of each organization whose rows it wrote when its transaction
+commits, and at once should that transaction read it first (organizations/versioned_cache.py).
+update() and delete() read those organizations first (one query, the only one invalidation adds), and only while the availability
 cache is on; the other writers know them from the rows. tests/caching/test_invalidation.py
 proves every writer of every model listed here, and `connect` refuses a listed model whose
 default manager would not report its bulk writes.

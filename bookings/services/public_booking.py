@@ -1,6 +1,7 @@
 """Create a booking through the public API: customer by email, business checks, then the core.
 
-The scheduling core (`booking_create`) owns locking and the re-check; this module adds what the
+The scheduling core (`booking_create`) owns the re-check under the locks; this module takes the
+slot's locks itself, with the customer's statement (one round trip on PostgreSQL), and adds what the
 public contract asks on top: the `ends_at` must match the service, a deposit books `pending` with
 a Stripe Checkout Session (bookings.payments.checkout), the customer is found or created by
 email in the organization, and the confirmation email is written to the outbox with the booking
