@@ -75,8 +75,9 @@ def resources_lock_riding(keys: Iterable[str], statement: Callable[[RidingSelect
 
     For a first statement of a transaction that need not wait for the locks: a booking's customer,
     found or created before the locks are taken, as every other path does it (one order for all
-    writers: none can hold the locks while waiting for a customer another is inserting). The same rules as `resources_lock`: inside `transaction.atomic()`, once, and a lock
-    not granted in time is a Conflict that must leave the caller's atomic block.
+    writers: none can hold the locks while waiting for a customer another is inserting). The same
+    rules as `resources_lock`: inside `transaction.atomic()`, once, and a lock not granted in time
+    is a Conflict that must leave the caller's atomic block.
     """
     ids = _lock_ids(keys)
     if not ids:
